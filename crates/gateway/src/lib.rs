@@ -1,0 +1,9 @@
+//! clickdial-gateway: the central HTTP click-to-dial endpoint.
+//!
+//! CRMs and desktop apps ask it to "call this number from this agent"; it authenticates the
+//! agent by bearer token, rings only that agent's extension, and records every request in an
+//! audit log before acknowledging it.
+
+pub mod audit;
+pub mod config;
+pub mod token;
