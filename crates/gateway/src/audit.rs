@@ -7,6 +7,7 @@
 //! reach this module; the requested text is stored with control characters escaped.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -121,11 +122,16 @@ struct Job {
     done: oneshot::Sender<Result<(), String>>,
 }
 
+/// The columns of a [`CallRecord`], in the order `row_to_call` reads them.
+const COLUMNS: &str = "id, received_ms, agent, extension, client_addr, requested, dialed, \
+                       idempotency_key, refusal, outcome, outcome_detail, ended_ms";
+
 /// A handle to the audit log, cheap to clone; writes go through one background thread.
 #[derive(Clone)]
 pub struct AuditLog {
     path: PathBuf,
     jobs: mpsc::Sender<Job>,
+    reader: Arc<Mutex<Connection>>,
 }
 
 impl AuditLog {
@@ -141,6 +147,7 @@ impl AuditLog {
         Ok(AuditLog {
             path: path.to_owned(),
             jobs,
+            reader: Arc::new(Mutex::new(open_connection(path)?)),
         })
     }
 
@@ -165,32 +172,56 @@ impl AuditLog {
         .await
     }
 
-    /// Reads one call back (a separate read connection; WAL lets it run beside the writer).
+    /// Reads one call back, off the async runtime's threads (reads share one connection;
+    /// WAL lets them run beside the writer).
+    pub async fn find(&self, id: &str) -> Result<Option<CallRecord>, AuditError> {
+        let (log, id) = (self.clone(), id.to_owned());
+        tokio::task::spawn_blocking(move || log.call(&id))
+            .await
+            .map_err(|_| AuditError::Closed)?
+    }
+
+    /// Reads one call back (blocking; async code uses [`AuditLog::find`]).
     pub fn call(&self, id: &str) -> Result<Option<CallRecord>, AuditError> {
-        let conn = open_connection(&self.path)?;
-        conn.query_row(
-            "SELECT id, received_ms, agent, extension, client_addr, requested, dialed,
-                    idempotency_key, refusal, outcome, outcome_detail, ended_ms
-             FROM calls WHERE id = ?1",
-            [id],
-            row_to_call,
-        )
-        .optional()
-        .map_err(|source| self.error(source))
+        let reader = self.reader.lock().expect("audit reader lock poisoned");
+        reader
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM calls WHERE id = ?1"),
+                [id],
+                row_to_call,
+            )
+            .optional()
+            .map_err(|source| self.error(source))
     }
 
     /// All calls, oldest first (for exports, tests and the proof suite's reconciliation).
     pub fn calls(&self) -> Result<Vec<CallRecord>, AuditError> {
-        let conn = open_connection(&self.path)?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, received_ms, agent, extension, client_addr, requested, dialed,
-                        idempotency_key, refusal, outcome, outcome_detail, ended_ms
-                 FROM calls ORDER BY received_ms, rowid",
-            )
+        let reader = self.reader.lock().expect("audit reader lock poisoned");
+        let mut stmt = reader
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM calls ORDER BY received_ms, rowid"
+            ))
             .map_err(|source| self.error(source))?;
         let rows = stmt
             .query_map([], row_to_call)
+            .map_err(|source| self.error(source))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|source| self.error(source))
+    }
+
+    /// The calls started since `since_ms` with an `Idempotency-Key`, oldest first, so a
+    /// restarted gateway still honours the keys of its last window.
+    pub fn keyed_since(&self, since_ms: i64) -> Result<Vec<CallRecord>, AuditError> {
+        let reader = self.reader.lock().expect("audit reader lock poisoned");
+        let mut stmt = reader
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM calls
+                 WHERE received_ms >= ?1 AND idempotency_key IS NOT NULL AND dialed IS NOT NULL
+                 ORDER BY received_ms, rowid"
+            ))
+            .map_err(|source| self.error(source))?;
+        let rows = stmt
+            .query_map([since_ms], row_to_call)
             .map_err(|source| self.error(source))?;
         rows.collect::<Result<_, _>>()
             .map_err(|source| self.error(source))
@@ -280,7 +311,7 @@ fn writer(mut conn: Connection, mut rx: mpsc::Receiver<Job>, path: &Path) {
         };
         for (job, result) in batch.drain(..).zip(results) {
             if let Err(message) = &result {
-                eprintln!("audit log {}: {message}", path.display());
+                tracing::error!("audit log {}: {message}", path.display());
             }
             let _ = job.done.send(result);
         }
@@ -315,7 +346,7 @@ fn write_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<
                     sanitize(&r.requested),
                     r.dialed,
                     r.idempotency_key.as_deref().map(sanitize),
-                    r.refusal
+                    r.refusal.as_deref().map(sanitize)
                 ],
             )?;
         }

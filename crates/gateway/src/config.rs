@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clickdial_dial::{DialRules, Policy};
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -54,6 +55,11 @@ pub struct Config {
     pub http: HttpConfig,
     /// The Asterisk Manager Interface connection.
     pub ami: AmiConfig,
+    /// How numbers are turned into dial strings (home country, prefixes, extensions).
+    pub dial: DialRules,
+    /// Which destinations agents may call.
+    #[serde(default)]
+    pub policy: Policy,
     /// The agents allowed to dial, each bound to its own extension.
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
@@ -95,6 +101,8 @@ pub struct AmiConfig {
     /// Whether AMI is spoken over TLS.
     #[serde(default)]
     pub tls: bool,
+    /// With `tls`: the PEM certificate (Asterisk's own, or its CA's) to verify Asterisk with.
+    pub tls_ca: Option<PathBuf>,
     /// The manager.conf account (least privilege: `read = call`, `write = originate`).
     pub username: String,
     /// The account's secret, inline.
@@ -220,13 +228,16 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        let mut config = Config::parse(&text).map_err(|message| ConfigError::Syntax {
+        let mut config = Config::parse(&text).map_err(|e| ConfigError::Syntax {
             path: path.to_owned(),
-            message,
+            message: e.to_string().trim_end().to_owned(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.audit.path = base.join(&config.audit.path);
-        if let Some(file) = &mut config.ami.secret_file {
+        for file in [&mut config.ami.secret_file, &mut config.ami.tls_ca]
+            .into_iter()
+            .flatten()
+        {
             *file = base.join(&*file);
         }
         let problems = config.problems();
@@ -240,9 +251,9 @@ impl Config {
         }
     }
 
-    /// Parses TOML text without validating values; the error text names line and column.
-    pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    /// Parses TOML text without validating values; the error names line and column.
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
     }
 
     /// Every problem with the values, one line each naming its key; empty when usable.
@@ -253,6 +264,12 @@ impl Config {
             problems.push("[http] tls_cert and tls_key must be given together".to_owned());
         }
         let ami = &self.ami;
+        if ami.tls && ami.tls_ca.is_none() {
+            problems.push(
+                "[ami] tls = true needs tls_ca, the PEM certificate to verify Asterisk with"
+                    .to_owned(),
+            );
+        }
         if ami.host.trim().is_empty() {
             problems.push("[ami] host is empty".to_owned());
         }
@@ -341,6 +358,13 @@ impl Config {
         if !(1..=300).contains(&limits.request_timeout_secs) {
             problems.push("[limits] request_timeout_secs must be between 1 and 300".to_owned());
         }
+        if !(limits.request_timeout_secs..=86_400).contains(&limits.idempotency_window_secs) {
+            problems.push(format!(
+                "[limits] idempotency_window_secs must be between request_timeout_secs ({}) and 86400, \
+                 or a retry could race the request it repeats",
+                limits.request_timeout_secs
+            ));
+        }
         problems
     }
 
@@ -392,6 +416,35 @@ impl Config {
             ami.channel,
             ami.ring_timeout_secs,
             ami.context
+        );
+        let dial = &self.dial;
+        let outside = match dial.outside_prefix.as_str() {
+            "" => "no outside-line prefix".to_owned(),
+            p => format!("outside-line prefix {p}"),
+        };
+        let _ = writeln!(
+            out,
+            "Numbers: home country {}, {outside}, internal extensions up to {} digits{}",
+            dial.country,
+            dial.internal_max_len,
+            if dial.e164 {
+                ", external numbers dialed as +E.164"
+            } else {
+                ""
+            }
+        );
+        let policy = &self.policy;
+        let _ = writeln!(
+            out,
+            "Policy: international calls {}, {} allow and {} deny pattern(s), dial strings up to {} characters",
+            if policy.international {
+                "allowed"
+            } else {
+                "refused"
+            },
+            policy.allow.len(),
+            policy.deny.len(),
+            policy.max_len
         );
         let _ = writeln!(out, "{} agent(s):", self.agents.len());
         for agent in &self.agents {
@@ -454,6 +507,9 @@ secret = "clickdial-secret"
 channel = "Local/{{extension}}@agents"
 context = "extensiones-locales"
 
+[dial]
+country = "ES"
+
 [[agents]]
 name = "ana"
 extension = "10"
@@ -484,11 +540,17 @@ token_hash = "{HASH_A}"
 
     #[test]
     fn syntax_errors_name_the_place() {
-        let err = Config::parse("[http]\nlisten = 8080\n").unwrap_err();
+        let err = Config::parse("[http]\nlisten = 8080\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
-        let err = Config::parse(&(minimal() + "\n[ami2]\nx = 1\n")).unwrap_err();
+        let err = Config::parse(&(minimal() + "\n[ami2]\nx = 1\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ami2"), "{err}");
-        let err = Config::parse(&minimal().replace(HASH_A, "sha256:abc")).unwrap_err();
+        let err = Config::parse(&minimal().replace(HASH_A, "sha256:abc"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("64 hex digits"), "{err}");
     }
 

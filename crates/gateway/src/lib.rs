@@ -4,6 +4,16 @@
 //! agent by bearer token, rings only that agent's extension, and records every request in an
 //! audit log before acknowledging it.
 
+pub mod app;
 pub mod audit;
+pub mod auth;
+pub mod calls;
 pub mod config;
+pub mod error;
+pub mod http;
+pub mod idempotency;
+pub mod metrics;
+pub mod pbx;
+pub mod ratelimit;
+pub mod server;
 pub mod token;

@@ -3,11 +3,18 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use clickdial_gateway::app::App;
+use clickdial_gateway::audit::AuditLog;
 use clickdial_gateway::config::Config;
+use clickdial_gateway::http::router;
+use clickdial_gateway::pbx::{Pbx, client_config};
+use clickdial_gateway::server;
 use clickdial_gateway::token::{TokenHash, generate_token};
+use tracing_subscriber::EnvFilter;
 
 /// clickdial's central click-to-dial HTTP endpoint for Asterisk.
 #[derive(Parser)]
@@ -19,6 +26,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the gateway.
+    Serve {
+        /// The gateway's TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Read an agent's token on stdin and print the `token_hash` to put in the config.
     HashToken {
         /// Make a new random token instead of reading one, and print it with its hash.
@@ -45,6 +58,20 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve { config } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+                )
+                .init();
+            let path = config;
+            let config = Config::load(&path)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?
+                .block_on(serve(path, config))?;
+        }
         Command::HashToken { generate: true } => {
             let token = generate_token()?;
             println!("token      = {token}");
@@ -79,4 +106,62 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Starts everything a configuration describes and serves until SIGINT or SIGTERM; SIGHUP
+/// re-reads the file's agents (to add or revoke tokens without dropping calls).
+async fn serve(path: PathBuf, config: Config) -> anyhow::Result<()> {
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let ami = client_config(&config.ami)?;
+    let audit = AuditLog::open(&config.audit.path)?;
+    let tls = match (&config.http.tls_cert, &config.http.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls_acceptor(cert, key)?),
+        _ => None,
+    };
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("listening on {scheme}://{}", listener.local_addr()?);
+    let pbx = Pbx::start(config.ami.clone(), ami);
+    let app = App::new(config, audit, pbx);
+    tokio::spawn(reload_agents_on_sighup(path, app.clone()));
+    server::serve(listener, tls, router(app), shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// On every SIGHUP, re-reads the configuration and replaces the agents when it is valid;
+/// other changes take effect at the next start.
+async fn reload_agents_on_sighup(path: PathBuf, app: Arc<App>) {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot watch SIGHUP; agent changes need a restart");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match Config::load(&path) {
+            Ok(config) => {
+                app.replace_agents(&config.agents);
+                tracing::info!(
+                    agents = config.agents.len(),
+                    "reloaded the agents from {}",
+                    path.display()
+                );
+            }
+            Err(e) => tracing::error!("SIGHUP: keeping the current agents: {e}"),
+        }
+    }
 }

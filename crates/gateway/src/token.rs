@@ -74,23 +74,16 @@ impl FromStr for TokenHash {
     type Err = TokenError;
 
     fn from_str(s: &str) -> Result<TokenHash, TokenError> {
-        let hex = s.trim().strip_prefix(PREFIX).ok_or(TokenError::BadHash)?;
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(TokenError::BadHash);
-        }
+        let digits = s.trim().strip_prefix(PREFIX).ok_or(TokenError::BadHash)?;
         let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte =
-                u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| TokenError::BadHash)?;
-        }
+        hex::decode_to_slice(digits, &mut bytes).map_err(|_| TokenError::BadHash)?;
         Ok(TokenHash(bytes))
     }
 }
 
 impl fmt::Display for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(PREFIX)?;
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        write!(f, "{PREFIX}{}", hex::encode(self.0))
     }
 }
 

@@ -82,6 +82,10 @@ secret_file = "ami-secret"
 channel = "PJSIP/{extension}"
 context = "from-internal"
 
+[dial]
+country = "ES"
+outside_prefix = "0"
+
 [[agents]]
 name = "ana"
 extension = "201"
@@ -110,4 +114,22 @@ token_hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20
     assert!(!out.status.success());
     assert!(stderr.contains("2 problem(s)"), "{stderr}");
     assert!(stderr.contains("must contain {extension}"), "{stderr}");
+}
+
+#[test]
+fn the_shipped_example_configuration_is_valid() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/gateway.toml");
+    let out = gateway(&["check-config", "--config", example], "");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Listens on https://0.0.0.0:8443"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ana rings PJSIP/201"), "{stdout}");
+    assert!(
+        stdout.contains("Numbers: home country ES, outside-line prefix 0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("3 deny pattern(s)"), "{stdout}");
 }

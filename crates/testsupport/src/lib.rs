@@ -26,6 +26,43 @@ use tempfile::TempDir;
 /// scripts (`../shared/pbx` beside a checkout).
 pub const PBX_ENV: &str = "CLICKDIAL_PBX";
 
+/// An `extensions.conf` shaped like a production click-to-dial dialplan, for
+/// `Pbx::builder().conf("extensions.conf", DIALPLAN)`: destinations are reached with `Dial()`,
+/// so Asterisk reports their outcome in `DialEnd` as it would for a real trunk.
+///
+/// Agents (`Local/<ext>@agents`): 10–18 answer and hold 20 s, 19 rings forever, 20 is busy.
+/// Destinations (context `extensiones-locales`): `9000X` busy, `9001X` congested, any other
+/// digits (or `+` digits) answer and hang up after 2 s.
+pub const DIALPLAN: &str = "\
+[general]
+static = yes
+writeprotect = yes
+
+[agents]
+exten => _1[0-8],1,Answer()
+ same => n,Wait(20)
+ same => n,Hangup()
+exten => 19,1,Ringing()
+ same => n,Wait(120)
+exten => 20,1,Busy(5)
+
+[extensiones-locales]
+exten => _X.,1,Dial(Local/${EXTEN}@destinations,10)
+ same => n,Hangup()
+exten => _+X.,1,Dial(Local/${EXTEN}@destinations,10)
+ same => n,Hangup()
+
+[destinations]
+exten => _9000X,1,Busy(5)
+exten => _9001X,1,Congestion(5)
+exten => _X.,1,Answer()
+ same => n,Wait(2)
+ same => n,Hangup()
+exten => _+X.,1,Answer()
+ same => n,Wait(2)
+ same => n,Hangup()
+";
+
 /// How many times a start is retried when the chosen free port was taken in between.
 const START_ATTEMPTS: usize = 4;
 
