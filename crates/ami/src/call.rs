@@ -353,6 +353,49 @@ mod tests {
     }
 
     #[test]
+    fn calls_in_the_recorded_stream_end_as_asterisk_reported() {
+        use bytes::BytesMut;
+        use tokio_util::codec::Decoder;
+
+        use crate::codec::{AmiCodec, Frame};
+
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/originate-300.ami");
+        let mut buf = BytesMut::from(&std::fs::read(path).unwrap()[..]);
+        let mut codec = AmiCodec::default();
+        let mut events = Vec::new();
+        while let Some(frame) = codec.decode_eof(&mut buf).unwrap() {
+            if let Frame::Message(m) = frame {
+                if m.event().is_some() {
+                    events.push(Event::new(m));
+                }
+            }
+        }
+        // The default dialplan: call i dials agent [10, 11, 12, 20, 19][i % 5]. Call 0 reused
+        // the ChannelId of a call still up from an earlier recording, which Asterisk refuses.
+        let refused = EndReason::Failed {
+            text: "Asterisk could not call the agent's channel (originate reason 0)".into(),
+            cause: None,
+        };
+        for (call, expected) in [
+            (0, ended(Leg::Agent, refused)),
+            (5, ended(Leg::Agent, EndReason::Answered)),
+            (3, ended(Leg::Agent, EndReason::Busy)),
+            (4, ended(Leg::Agent, EndReason::NoAnswer)),
+            (13, ended(Leg::Agent, EndReason::Busy)),
+            (24, ended(Leg::Agent, EndReason::NoAnswer)),
+        ] {
+            let (action_id, channel_id) = (format!("o{call}"), format!("call-{call}"));
+            let mut tracker = Tracker::new(&action_id, &channel_id);
+            let steps: Vec<_> = events
+                .iter()
+                .filter(|e| Tracker::concerns(&action_id, &channel_id, e))
+                .flat_map(|e| tracker.on_event(e))
+                .collect();
+            assert_eq!(steps.last(), Some(&expected), "call {call}: {steps:?}");
+        }
+    }
+
+    #[test]
     fn an_answered_and_dialed_call() {
         let steps = run(&[
             event(&[

@@ -7,6 +7,9 @@ use crate::codec::Limits;
 use crate::tls::TlsConfig;
 use crate::value::{InvalidHeader, Value};
 
+/// The shortest keepalive interval and first reconnect delay accepted.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
 /// How the secret is proven at login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Auth {
@@ -122,10 +125,10 @@ impl Config {
         self
     }
 
-    /// Sends a Ping this often; a Ping unanswered by the next one drops the connection
-    /// (20 s).
+    /// Sends a Ping this often (20 s, at least 10 ms); a connection that stays silent for
+    /// a whole interval after a Ping is dropped.
     pub fn keepalive(mut self, interval: Duration) -> Config {
-        self.keepalive = interval;
+        self.keepalive = interval.max(MIN_INTERVAL);
         self
     }
 
@@ -148,9 +151,14 @@ impl Config {
         self
     }
 
-    /// Reconnect delays.
+    /// Reconnect delays; the first is at least 10 ms and the cap at least the first, so a
+    /// PBX that is down is not hammered.
     pub fn backoff(mut self, backoff: Backoff) -> Config {
-        self.backoff = backoff;
+        let initial = backoff.initial.max(MIN_INTERVAL);
+        self.backoff = Backoff {
+            initial,
+            max: backoff.max.max(initial),
+        };
         self
     }
 
@@ -177,5 +185,26 @@ mod tests {
         assert!(debug.contains("clickdial"), "{debug}");
         assert!(Config::new("h:1", "user\r\nAction: Command", "x").is_err());
         assert!(Config::new("h:1", "user", "x\n").is_err());
+    }
+
+    #[test]
+    fn zero_intervals_are_raised_to_the_minimum() {
+        let config = Config::new("h:1", "u", "s")
+            .unwrap()
+            .keepalive(Duration::ZERO)
+            .event_capacity(0)
+            .backoff(Backoff {
+                initial: Duration::ZERO,
+                max: Duration::ZERO,
+            });
+        assert_eq!(config.keepalive, MIN_INTERVAL);
+        assert_eq!(config.event_capacity, 1);
+        assert_eq!(
+            config.backoff,
+            Backoff {
+                initial: MIN_INTERVAL,
+                max: MIN_INTERVAL
+            }
+        );
     }
 }

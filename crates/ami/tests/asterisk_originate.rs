@@ -1,33 +1,12 @@
-//! Originate and call tracking against a real Asterisk 22, through a dialplan that dials
-//! destinations with `Dial()` as a production one does (the agents are the default ones).
+//! Originate and call tracking against a real Asterisk 22, through the test-support
+//! dialplan that dials destinations with `Dial()` as a production one does.
 
 use std::time::Duration;
 
 use clickdial_ami::{
     CallEnd, CallProgress, Client, Config, EndReason, Error, Leg, Originate, Value,
 };
-use clickdial_testsupport::Pbx;
-
-const EXTENSIONS_CONF: &str = "\
-[agents]
-exten => _1[0-8],1,Answer()
- same => n,Wait(20)
- same => n,Hangup()
-exten => 19,1,Ringing()
- same => n,Wait(120)
-exten => 20,1,Busy(5)
-
-[extensiones-locales]
-exten => _X.,1,Dial(Local/${EXTEN}@destinations,10)
- same => n,Hangup()
-
-[destinations]
-exten => _9000X,1,Busy(5)
-exten => _9001X,1,Congestion(5)
-exten => _X.,1,Answer()
- same => n,Wait(2)
- same => n,Hangup()
-";
+use clickdial_testsupport::{DIALPLAN, Pbx};
 
 const MANAGER_CONF: &str = "\
 [general]
@@ -66,7 +45,7 @@ write = all
 
 fn pbx() -> Pbx {
     Pbx::builder()
-        .conf("extensions.conf", EXTENSIONS_CONF)
+        .conf("extensions.conf", DIALPLAN)
         .conf("manager.conf", MANAGER_CONF)
         .start()
         .expect("Asterisk starts")
@@ -113,16 +92,22 @@ fn ended(leg: Leg, reason: EndReason) -> CallProgress {
 async fn an_answering_agent_and_destination_connect() {
     let pbx = pbx();
     let client = client(&pbx, "clickdial").await;
-    assert_eq!(
-        steps(&client, click_to_dial("10", "93200900")).await,
-        [
-            CallProgress::Queued,
-            CallProgress::AgentAnswered,
-            CallProgress::DestinationRinging,
-            CallProgress::Connected,
-            ended(Leg::Destination, EndReason::Answered),
-        ]
+    let (national, international) = tokio::join!(
+        steps(&client, click_to_dial("10", "93200900")),
+        steps(&client, click_to_dial("11", "+34932009000")),
     );
+    for steps in [national, international] {
+        assert_eq!(
+            steps,
+            [
+                CallProgress::Queued,
+                CallProgress::AgentAnswered,
+                CallProgress::DestinationRinging,
+                CallProgress::Connected,
+                ended(Leg::Destination, EndReason::Answered),
+            ]
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! The audit log: every authenticated call request and its outcome, in SQLite.
 //!
-//! A request is committed to disk (WAL, `synchronous = FULL`) before the gateway answers it,
-//! so a request the client saw acknowledged survives the process being killed. One writer
+//! A request is committed (SQLite WAL) before the gateway answers it, so a request the client
+//! saw acknowledged survives the process being killed; with [`Durability::PowerLoss`] each
+//! commit is also flushed to the disk, so it survives a power cut too. One writer
 //! thread owns the database and commits whatever requests are waiting in one transaction
 //! (group commit): under load many requests share one disk flush. Tokens and secrets never
 //! reach this module; the requested text is stored with control characters escaped.
@@ -126,6 +127,17 @@ struct Job {
 const COLUMNS: &str = "id, received_ms, agent, extension, client_addr, requested, dialed, \
                        idempotency_key, refusal, outcome, outcome_detail, ended_ms";
 
+/// What a committed record survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The gateway being killed or crashing (`synchronous = NORMAL`): the operating system
+    /// holds every commit. No disk flush per request.
+    #[default]
+    ProcessCrash,
+    /// A power cut too (`synchronous = FULL`): every commit waits for the disk.
+    PowerLoss,
+}
+
 /// A handle to the audit log, cheap to clone; writes go through one background thread.
 #[derive(Clone)]
 pub struct AuditLog {
@@ -135,9 +147,24 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Opens (creating when missing) the database and starts its writer thread.
+    /// Opens (creating when missing) the database and starts its writer thread, with
+    /// [`Durability::ProcessCrash`].
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
+        AuditLog::open_with(path, Durability::default())
+    }
+
+    /// Opens the database with the chosen durability.
+    pub fn open_with(path: &Path, durability: Durability) -> Result<AuditLog, AuditError> {
         let conn = open_connection(path)?;
+        let synchronous = match durability {
+            Durability::ProcessCrash => "NORMAL",
+            Durability::PowerLoss => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(|source| AuditError::Sqlite {
+                path: path.to_owned(),
+                source,
+            })?;
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
         let thread_path = path.to_owned();
         thread::Builder::new()
@@ -260,7 +287,6 @@ fn open_connection(path: &Path) -> Result<Connection, AuditError> {
         .map_err(wrap)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
          CREATE TABLE IF NOT EXISTS calls (
              id              TEXT PRIMARY KEY,
              received_ms     INTEGER NOT NULL,

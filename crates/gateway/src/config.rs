@@ -138,12 +138,17 @@ pub struct AuditConfig {
     /// The database file, created when missing.
     #[serde(default = "default_audit_path")]
     pub path: PathBuf,
+    /// Flush every record to the disk before answering, so it survives a power cut and not
+    /// only the gateway being killed (costs a disk flush per request).
+    #[serde(default)]
+    pub fsync: bool,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
             path: default_audit_path(),
+            fsync: false,
         }
     }
 }
@@ -460,7 +465,16 @@ impl Config {
             self.limits.request_timeout_secs,
             self.limits.idempotency_window_secs
         );
-        let _ = writeln!(out, "Audit log: {}", self.audit.path.display());
+        let _ = writeln!(
+            out,
+            "Audit log: {} ({})",
+            self.audit.path.display(),
+            if self.audit.fsync {
+                "each request flushed to disk: survives a power cut"
+            } else {
+                "each request committed before the answer: survives the gateway being killed"
+            }
+        );
         let _ = writeln!(
             out,
             "Legacy /remote/call.php: {}",

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use clickdial_gateway::app::App;
-use clickdial_gateway::audit::AuditLog;
+use clickdial_gateway::audit::{AuditLog, Durability};
 use clickdial_gateway::config::Config;
 use clickdial_gateway::http::router;
 use clickdial_gateway::pbx::{Pbx, client_config};
@@ -60,6 +60,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config } => {
             tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
                 .with_env_filter(
                     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
                 )
@@ -115,7 +116,12 @@ async fn serve(path: PathBuf, config: Config) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let ami = client_config(&config.ami)?;
-    let audit = AuditLog::open(&config.audit.path)?;
+    let durability = if config.audit.fsync {
+        Durability::PowerLoss
+    } else {
+        Durability::ProcessCrash
+    };
+    let audit = AuditLog::open_with(&config.audit.path, durability)?;
     let tls = match (&config.http.tls_cert, &config.http.tls_key) {
         (Some(cert), Some(key)) => Some(server::tls_acceptor(cert, key)?),
         _ => None,

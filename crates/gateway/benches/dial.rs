@@ -1,0 +1,462 @@
+//! How fast a click becomes a ringing phone: the gateway against the other ways to make
+//! Asterisk originate, all against one real Asterisk 22 in one run.
+//!
+//!     CLICKDIAL_PBX=../shared/pbx cargo bench -p clickdial-gateway --bench dial [-- CALLS]
+//!
+//! Latency (sequential requests, each path its own agent extension) is measured twice: until
+//! the HTTP/AMI answer, and until the agent's channel appears in Asterisk (its `Newchannel`
+//! event on a separate AMI connection: the moment the agent's phone starts ringing).
+//! - gateway: `POST /v1/calls` with a bearer token on a kept-alive connection, through the
+//!   release binary `clickdial-gateway serve` (auth, number rules, policy, audit, AMI);
+//! - AJAM with session: Asterisk's own HTTP manager, `/rawman?action=originate` with a
+//!   logged-in session cookie on a kept-alive connection (the PBX's own floor);
+//! - AJAM login per click: what browser extensions do, login + originate on a new connection;
+//! - whitepaper: the classic `call.php` design, a new AMI connection per click, each header
+//!   written separately, login, a synchronous Originate and Logoff.
+//!
+//! Throughput: the gateway with 16 concurrent clients against raw AMI, Originates pipelined
+//! on one logged-in connection.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clickdial_ami::{Client, Config};
+use clickdial_gateway::token::TokenHash;
+use clickdial_testsupport::Pbx;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
+use tokio::net::TcpStream;
+
+/// A dialplan with short calls, so hundreds of them do not pile up: agents answer and hang
+/// up after a second; destinations answer and hang up at once.
+const DIALPLAN: &str = "\
+[agents]
+exten => _1X,1,Answer()
+ same => n,Wait(1)
+ same => n,Hangup()
+
+[extensiones-locales]
+exten => _X.,1,Answer()
+ same => n,Hangup()
+";
+
+const TOKEN: &str = "tok-bench-0000000000000000000000";
+
+/// One measured path: per-request latencies to the answer and to the agent's channel.
+struct Sample {
+    name: &'static str,
+    answer: Vec<Duration>,
+    channel: Vec<Duration>,
+}
+
+fn percentile(values: &[Duration], p: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// Subscribes now and, in the background, notes when the `Newchannel` of agent
+/// `extension`'s originated channel arrives.
+fn channel_appears(watcher: &Client, extension: &str) -> tokio::task::JoinHandle<Instant> {
+    let prefix = format!("Local/{extension}@agents-");
+    let mut events = watcher.events().named(["Newchannel"]);
+    tokio::spawn(async move {
+        loop {
+            let event = events.recv().await.expect("the watcher keeps receiving");
+            if event
+                .get("Channel")
+                .is_some_and(|c| c.starts_with(&prefix) && c.ends_with(";1"))
+            {
+                return Instant::now();
+            }
+        }
+    })
+}
+
+/// Reads one AMI message (up to its blank line) from `reader`.
+async fn read_message(reader: &mut AsyncBufReader<TcpStream>) -> String {
+    let mut message = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.unwrap() == 0 {
+            return message;
+        }
+        if line == "\r\n" || line == "\n" {
+            if !message.is_empty() {
+                return message;
+            }
+            continue;
+        }
+        message.push_str(&line);
+    }
+}
+
+/// Reads AMI messages until one carries `ActionID: id`.
+async fn read_response(reader: &mut AsyncBufReader<TcpStream>, id: &str) -> String {
+    let needle = format!("ActionID: {id}\r\n");
+    loop {
+        let message = read_message(reader).await;
+        if message.contains(&needle) || message.is_empty() {
+            return message;
+        }
+    }
+}
+
+/// The whitepaper's call.php: connect, write every header on its own, login, synchronous
+/// Originate, Logoff.
+async fn whitepaper_click(addr: &str, extension: &str, number: &str) -> String {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let mut reader = AsyncBufReader::new(stream);
+    let mut banner = String::new();
+    reader.read_line(&mut banner).await.unwrap();
+    let actions: [&[&str]; 3] = [
+        &[
+            "Action: Login",
+            "ActionID: 1",
+            "Username: clickdial",
+            "Secret: clickdial-secret",
+        ],
+        &[
+            "Action: Originate",
+            "ActionID: 2",
+            &format!("Channel: Local/{extension}@agents"),
+            "Context: extensiones-locales",
+            &format!("Exten: {number}"),
+            "Priority: 1",
+            "Timeout: 30000",
+        ],
+        &["Action: Logoff", "ActionID: 3"],
+    ];
+    let mut answer = String::new();
+    for (i, lines) in actions.iter().enumerate() {
+        for line in lines.iter() {
+            reader
+                .get_mut()
+                .write_all(format!("{line}\r\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        reader.get_mut().write_all(b"\r\n").await.unwrap();
+        let response = read_response(&mut reader, &(i + 1).to_string()).await;
+        if i == 1 {
+            answer = response;
+        }
+    }
+    answer
+}
+
+/// Starts the release gateway binary and returns it with its base URL.
+fn start_gateway(dir: &std::path::Path, ami_port: u16) -> (Child, String) {
+    let config = dir.join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[http]
+listen = "127.0.0.1:0"
+[ami]
+host = "127.0.0.1"
+port = {ami_port}
+username = "clickdial"
+secret = "clickdial-secret"
+channel = "Local/{{extension}}@agents"
+context = "extensiones-locales"
+[dial]
+country = "ES"
+[[agents]]
+name = "bench"
+extension = "10"
+token_hash = "{}"
+[limits]
+calls_per_minute = 4000000
+request_timeout_secs = 30
+idempotency_window_secs = 30
+[audit]
+path = "audit.sqlite"
+"#,
+            TokenHash::of(TOKEN)
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clickdial-gateway"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "warn,clickdial_gateway=info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the gateway prints where it listens")
+            .unwrap();
+        if let Some(at) = line.find("listening on ") {
+            break line[at + "listening on ".len()..].trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
+#[tokio::main]
+async fn main() {
+    let calls: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(200);
+    let asterisk = match Pbx::builder().conf("extensions.conf", DIALPLAN).start() {
+        Ok(pbx) => pbx,
+        Err(e) => {
+            eprintln!("this benchmark needs a real Asterisk: {e}");
+            std::process::exit(2);
+        }
+    };
+    let addr = asterisk.ami_addr().to_string();
+    let http = format!("http://127.0.0.1:{}", asterisk.http_port());
+    let watcher = Client::connect(Config::new(&addr, "clickdial", "clickdial-secret").unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut gateway, base) = start_gateway(dir.path(), asterisk.ami_port());
+    let client = reqwest::Client::new();
+    while client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .ok()
+        != Some(200)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "clickdial gateway benchmark: {calls} sequential calls per path, Asterisk 22 on loopback\n"
+    );
+
+    let mut samples = Vec::new();
+    // The gateway, kept-alive HTTP.
+    let mut sample = Sample {
+        name: "gateway POST /v1/calls",
+        answer: vec![],
+        channel: vec![],
+    };
+    for i in 0..calls {
+        let ringing = channel_appears(&watcher, "10");
+        let started = Instant::now();
+        let response = client
+            .post(format!("{base}/v1/calls"))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({ "to": format!("93200{i:04}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202, "{:?}", response.text().await);
+        sample.answer.push(started.elapsed());
+        sample.channel.push(ringing.await.unwrap() - started);
+    }
+    samples.push(sample);
+
+    // AJAM with a logged-in session on a kept-alive connection.
+    let ajam = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = ajam
+        .get(format!(
+            "{http}/rawman?action=login&username=clickdial&secret=clickdial-secret"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("Success"), "AJAM login: {login}");
+    let mut sample = Sample {
+        name: "AJAM originate, session",
+        answer: vec![],
+        channel: vec![],
+    };
+    for i in 0..calls {
+        let ringing = channel_appears(&watcher, "11");
+        let started = Instant::now();
+        let text = ajam
+            .get(format!(
+                "{http}/rawman?action=originate&channel=Local/11@agents&context=extensiones-locales&exten=93201{i:04}&priority=1&async=true"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("Success"), "{text}");
+        sample.answer.push(started.elapsed());
+        sample.channel.push(ringing.await.unwrap() - started);
+    }
+    samples.push(sample);
+
+    // AJAM login per click, a new connection each time.
+    let mut sample = Sample {
+        name: "AJAM login per click",
+        answer: vec![],
+        channel: vec![],
+    };
+    for i in 0..calls {
+        let ringing = channel_appears(&watcher, "12");
+        let started = Instant::now();
+        let fresh = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        fresh
+            .get(format!(
+                "{http}/rawman?action=login&username=clickdial&secret=clickdial-secret"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let text = fresh
+            .get(format!(
+                "{http}/rawman?action=originate&channel=Local/12@agents&context=extensiones-locales&exten=93202{i:04}&priority=1&async=true"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("Success"), "{text}");
+        sample.answer.push(started.elapsed());
+        sample.channel.push(ringing.await.unwrap() - started);
+    }
+    samples.push(sample);
+
+    // The whitepaper's design.
+    let mut sample = Sample {
+        name: "whitepaper call.php design",
+        answer: vec![],
+        channel: vec![],
+    };
+    for i in 0..calls.min(100) {
+        let ringing = channel_appears(&watcher, "13");
+        let started = Instant::now();
+        let answer = whitepaper_click(&addr, "13", &format!("93203{i:04}")).await;
+        assert!(answer.contains("Success"), "{answer}");
+        sample.answer.push(started.elapsed());
+        sample.channel.push(ringing.await.unwrap() - started);
+    }
+    samples.push(sample);
+
+    println!(
+        "{:<30} {:>10} {:>10} {:>14} {:>14}",
+        "latency (ms)", "p50", "p99", "ring p50", "ring p99"
+    );
+    for s in &samples {
+        println!(
+            "{:<30} {:>10} {:>10} {:>14} {:>14}",
+            s.name,
+            ms(percentile(&s.answer, 0.5)),
+            ms(percentile(&s.answer, 0.99)),
+            ms(percentile(&s.channel, 0.5)),
+            ms(percentile(&s.channel, 0.99))
+        );
+    }
+    let p50: HashMap<&str, f64> = samples
+        .iter()
+        .map(|s| (s.name, percentile(&s.answer, 0.5).as_secs_f64()))
+        .collect();
+    let gateway_p50 = p50["gateway POST /v1/calls"];
+    println!();
+    for (name, goal, better_when_below) in [
+        ("AJAM originate, session", 1.3, true),
+        ("AJAM login per click", 1.0, true),
+        ("whitepaper call.php design", 1.0 / 20.0, true),
+    ] {
+        let ratio = gateway_p50 / p50[name];
+        let met = if better_when_below {
+            ratio <= goal
+        } else {
+            ratio >= goal
+        };
+        println!(
+            "gateway p50 / {name}: {ratio:.2}x (goal <= {goal:.2}x) {}",
+            if met { "met" } else { "NOT met" }
+        );
+    }
+
+    // Throughput: the gateway with concurrent clients against pipelined raw AMI.
+    let total = calls * 2;
+    let started = Instant::now();
+    let per_client = total / 16;
+    let clients: Vec<_> = (0..16)
+        .map(|c| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                for i in 0..per_client {
+                    let r = client
+                        .post(format!("{base}/v1/calls"))
+                        .bearer_auth(TOKEN)
+                        .json(&serde_json::json!({ "to": format!("93{c:02}{i:05}") }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 202);
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let gateway_rate = (per_client * 16) as f64 / started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let mut reader = AsyncBufReader::new(stream);
+    let mut banner = String::new();
+    reader.read_line(&mut banner).await.unwrap();
+    reader
+        .get_mut()
+        .write_all(b"Action: Login\r\nActionID: login\r\nUsername: clickdial\r\nSecret: clickdial-secret\r\n\r\n")
+        .await
+        .unwrap();
+    read_response(&mut reader, "login").await;
+    let started = Instant::now();
+    let mut batch = String::new();
+    for i in 0..per_client * 16 {
+        batch.push_str(&format!(
+            "Action: Originate\r\nActionID: o{i}\r\nChannel: Local/14@agents\r\nContext: extensiones-locales\r\nExten: 9322{i:05}\r\nPriority: 1\r\nAsync: true\r\n\r\n"
+        ));
+    }
+    reader.get_mut().write_all(batch.as_bytes()).await.unwrap();
+    let mut answered = 0;
+    while answered < per_client * 16 {
+        let message = read_message(&mut reader).await;
+        if message.starts_with("Response:") {
+            answered += 1;
+        }
+    }
+    let raw_rate = answered as f64 / started.elapsed().as_secs_f64();
+    let ratio = gateway_rate / raw_rate;
+    println!(
+        "\nthroughput (originates/s): gateway {gateway_rate:.0}, raw pipelined AMI {raw_rate:.0}; \
+         ratio {ratio:.2}x (goal >= 0.90x) {}",
+        if ratio >= 0.9 { "met" } else { "NOT met" }
+    );
+    let _ = gateway.kill();
+    let _ = gateway.wait();
+}
