@@ -364,10 +364,10 @@ mod tests {
         let mut codec = AmiCodec::default();
         let mut events = Vec::new();
         while let Some(frame) = codec.decode_eof(&mut buf).unwrap() {
-            if let Frame::Message(m) = frame {
-                if m.event().is_some() {
-                    events.push(Event::new(m));
-                }
+            if let Frame::Message(m) = frame
+                && m.event().is_some()
+            {
+                events.push(Event::new(m));
             }
         }
         // The default dialplan: call i dials agent [10, 11, 12, 20, 19][i % 5]. Call 0 reused

@@ -90,10 +90,10 @@ fn asterisk_and_config(
 
 async fn wait_ready(base: &str) {
     for _ in 0..150 {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
-            if r.status() == 200 {
-                return;
-            }
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+            && r.status() == 200
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

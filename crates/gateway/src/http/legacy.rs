@@ -44,13 +44,13 @@ pub async fn legacy_call(
     let started = async {
         let Query(query) = query.map_err(|e| ApiError::malformed(e.body_text()))?;
         let agent = app.agents().legacy(&headers, query.token.as_deref())?;
-        if let Some(src) = query.src.as_deref().filter(|s| !s.is_empty()) {
-            if src != agent.extension {
-                return Err(ApiError::forbidden(format!(
-                    "src={src:?} is not your extension ({}); a token only rings its own agent's phone",
-                    agent.extension
-                )));
-            }
+        if let Some(src) = query.src.as_deref().filter(|s| !s.is_empty())
+            && src != agent.extension
+        {
+            return Err(ApiError::forbidden(format!(
+                "src={src:?} is not your extension ({}); a token only rings its own agent's phone",
+                agent.extension
+            )));
         }
         let dst = query
             .dst
@@ -59,10 +59,16 @@ pub async fn legacy_call(
             .ok_or_else(|| ApiError::malformed("dst= (the number to call) is missing"))?;
         let dedup = match query.key.as_deref() {
             Some(key) if valid_key(key) => Dedup::Key(key),
-            Some(_) => return Err(ApiError::malformed("key= must be 1-128 visible ASCII characters")),
+            Some(_) => {
+                return Err(ApiError::malformed(
+                    "key= must be 1-128 visible ASCII characters",
+                ));
+            }
             None => Dedup::LegacyRepeat,
         };
-        let (view, _) = app.start_call(&agent, peer.ip(), dst, dedup, deadline).await?;
+        let (view, _) = app
+            .start_call(&agent, peer.ip(), dst, dedup, deadline)
+            .await?;
         Ok(view)
     }
     .await;
