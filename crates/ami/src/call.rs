@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::events::{Event, EventError, EventStream};
+use crate::events::{Event, RoutedEvents};
 use crate::reconnect::State;
 
 /// A step of an originated call.
@@ -97,14 +97,6 @@ impl Tracker {
             channel_id: channel_id.to_owned(),
             ..Tracker::default()
         }
-    }
-
-    /// Whether `event` belongs to the call.
-    pub(crate) fn concerns(action_id: &str, channel_id: &str, event: &Event) -> bool {
-        (event.name() == "OriginateResponse" && event.action_id() == Some(action_id))
-            || ["Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid"]
-                .iter()
-                .any(|h| event.get(h) == Some(channel_id))
     }
 
     /// Whether `event` is about the originated channel itself.
@@ -242,7 +234,7 @@ impl Tracker {
 #[derive(Debug)]
 pub struct Call {
     tracker: Tracker,
-    events: EventStream,
+    events: RoutedEvents,
     state: watch::Receiver<State>,
     queue: std::collections::VecDeque<CallProgress>,
     report_deadline: Instant,
@@ -254,7 +246,7 @@ impl Call {
     /// and its `OriginateResponse` is expected within `report_within`.
     pub(crate) fn new(
         tracker: Tracker,
-        events: EventStream,
+        events: RoutedEvents,
         state: watch::Receiver<State>,
         report_within: Duration,
     ) -> Call {
@@ -290,14 +282,11 @@ impl Call {
             }
             let lost = tokio::select! {
                 event = self.events.recv() => match event {
-                    Ok(event) => {
+                    Some(event) => {
                         self.queue.extend(self.tracker.on_event(&event));
                         None
                     }
-                    Err(EventError::Lagged(n)) => Some(format!(
-                        "the call's tracker fell behind and missed {n} events"
-                    )),
-                    Err(EventError::Closed) => Some("the AMI client is closed".to_owned()),
+                    None => Some("the AMI client is closed".to_owned()),
                 },
                 changed = self.state.changed() => match changed {
                     Ok(()) if matches!(*self.state.borrow(), State::Connected { .. }) => None,
@@ -333,6 +322,7 @@ impl Call {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::routes_to;
     use crate::message::Message;
 
     fn event(headers: &[(&str, &str)]) -> Event {
@@ -343,7 +333,7 @@ mod tests {
         let mut tracker = Tracker::new("a-1", "c-1");
         events
             .iter()
-            .filter(|e| Tracker::concerns("a-1", "c-1", e))
+            .filter(|e| routes_to(e, &["a-1", "c-1"]))
             .flat_map(|e| tracker.on_event(e))
             .collect()
     }
@@ -388,7 +378,7 @@ mod tests {
             let mut tracker = Tracker::new(&action_id, &channel_id);
             let steps: Vec<_> = events
                 .iter()
-                .filter(|e| Tracker::concerns(&action_id, &channel_id, e))
+                .filter(|e| routes_to(e, &[&action_id, &channel_id]))
                 .flat_map(|e| tracker.on_event(e))
                 .collect();
             assert_eq!(steps.last(), Some(&expected), "call {call}: {steps:?}");

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::action::Action;
 use crate::banner::Banner;
@@ -12,7 +12,7 @@ use crate::call::{Call, Tracker};
 use crate::config::Config;
 use crate::connection::{EventList, Reply, Request, Session};
 use crate::error::{ConnectError, Error};
-use crate::events::{Event, EventStream};
+use crate::events::{EventSink, EventStream};
 use crate::ids::ActionIds;
 use crate::message::Message;
 use crate::originate::Originate;
@@ -37,7 +37,7 @@ struct Inner {
     config: Arc<Config>,
     ids: Arc<ActionIds>,
     requests: mpsc::Sender<Request>,
-    events: broadcast::Sender<Event>,
+    events: EventSink,
     state: watch::Receiver<State>,
     banner: Banner,
 }
@@ -51,7 +51,7 @@ impl Client {
         let banner = session.banner().clone();
         let config = Arc::new(config);
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
-        let (events, _) = broadcast::channel(config.event_capacity);
+        let events = EventSink::new(config.event_capacity);
         let (state_tx, state) = watch::channel(State::Connected {
             banner: banner.clone(),
         });
@@ -92,7 +92,7 @@ impl Client {
 
     /// A subscription to every event from now on.
     pub fn events(&self) -> EventStream {
-        EventStream::new(&self.inner.events)
+        self.inner.events.subscribe()
     }
 
     /// A fresh ActionID from this client's sequence.
@@ -129,8 +129,7 @@ impl Client {
             .channel_id(Value::new(channel_id.clone()).expect("a channel id is a valid value"))
             .asynchronous(true);
         let action_id = self.next_id();
-        let (a, c) = (action_id.clone(), channel_id.clone());
-        let events = self.events().filter(move |e| Tracker::concerns(&a, &c, e));
+        let events = self.inner.events.route(&[&action_id, &channel_id]);
         let state = self.state();
         let timeout = self.inner.config.action_timeout;
         let ring_timeout = originate

@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -18,7 +18,7 @@ use crate::banner::Banner;
 use crate::codec::{AmiCodec, CodecError, Frame};
 use crate::config::{Auth, Config};
 use crate::error::{ConnectError, Error};
-use crate::events::Event;
+use crate::events::{Event, EventSink};
 use crate::ids::ActionIds;
 use crate::message::Message;
 use crate::value::Value;
@@ -297,7 +297,7 @@ impl Session {
     pub(crate) async fn run(
         &mut self,
         requests: &mut mpsc::Receiver<Request>,
-        events: &broadcast::Sender<Event>,
+        events: &EventSink,
         config: &Config,
         ids: &ActionIds,
     ) -> End {
@@ -323,7 +323,7 @@ impl Session {
         &mut self,
         pending: &mut HashMap<String, Pending>,
         requests: &mut mpsc::Receiver<Request>,
-        events: &broadcast::Sender<Event>,
+        events: &EventSink,
         config: &Config,
         ids: &ActionIds,
     ) -> End {
@@ -398,7 +398,7 @@ impl Session {
         &mut self,
         message: Message,
         pending: &mut HashMap<String, Pending>,
-        events: &broadcast::Sender<Event>,
+        events: &EventSink,
         config: &Config,
     ) -> bool {
         let id = message
@@ -407,7 +407,7 @@ impl Session {
             .map(str::to_owned);
         let Some(id) = id else {
             if message.event().is_some() {
-                let _ = events.send(Event::new(message));
+                events.publish(Event::new(message));
             }
             return false;
         };
@@ -448,7 +448,7 @@ impl Session {
             // An event carrying the ActionID of a request still waiting for its response
             // (e.g. an OriginateResponse racing a slow Success): everyone may see it.
             if message.event().is_some() {
-                let _ = events.send(Event::new(message));
+                events.publish(Event::new(message));
             }
             return false;
         };

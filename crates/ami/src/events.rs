@@ -1,11 +1,14 @@
 //! Events as a subscribable stream: every subscriber gets every event (optionally
 //! filtered) from a bounded buffer, and is told when it fell behind and missed some.
+//! Tracked calls get their own events straight from a routing table instead, so a thousand
+//! calls in progress cost one lookup per event, not a thousand filter runs.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::message::Message;
 
@@ -52,6 +55,112 @@ pub enum EventError {
 }
 
 /// A predicate choosing events.
+/// The headers that tie an event to a tracked call: the Originate's ActionID (on its
+/// `OriginateResponse`) and the call's channel id (every channel of the call carries it as
+/// `Uniqueid` or `Linkedid`; `Dial*` events as `DestUniqueid`/`DestLinkedid`).
+const ROUTING_HEADERS: [&str; 5] = [
+    "ActionID",
+    "Uniqueid",
+    "Linkedid",
+    "DestUniqueid",
+    "DestLinkedid",
+];
+
+type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Event>>>>;
+
+/// Whether `event` carries one of `keys` in a routing header, i.e. belongs to the call
+/// routed by those keys.
+#[cfg(test)]
+pub(crate) fn routes_to(event: &Event, keys: &[&str]) -> bool {
+    ROUTING_HEADERS
+        .iter()
+        .any(|h| event.get(h).is_some_and(|v| keys.contains(&v)))
+}
+
+/// Where the connection publishes events: to every subscriber, and to the tracked call
+/// each one belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct EventSink {
+    subscribers: broadcast::Sender<Event>,
+    routes: Routes,
+}
+
+impl EventSink {
+    /// A sink whose subscribers may fall `capacity` events behind.
+    pub(crate) fn new(capacity: usize) -> EventSink {
+        EventSink {
+            subscribers: broadcast::channel(capacity).0,
+            routes: Routes::default(),
+        }
+    }
+
+    /// Delivers an event to its tracked call (if any) and to every subscriber.
+    pub(crate) fn publish(&self, event: Event) {
+        let route = {
+            let routes = self.routes.lock().expect("event routes lock poisoned");
+            (!routes.is_empty())
+                .then(|| {
+                    ROUTING_HEADERS
+                        .iter()
+                        .find_map(|h| event.get(h).and_then(|v| routes.get(v)))
+                })
+                .flatten()
+                .cloned()
+        };
+        if let Some(route) = route {
+            let _ = route.send(event.clone());
+        }
+        let _ = self.subscribers.send(event);
+    }
+
+    /// A new subscription to every event.
+    pub(crate) fn subscribe(&self) -> EventStream {
+        EventStream {
+            rx: self.subscribers.subscribe(),
+            filter: None,
+        }
+    }
+
+    /// Routes the events carrying any of `keys` to the returned receiver until it is dropped.
+    pub(crate) fn route(&self, keys: &[&str]) -> RoutedEvents {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut routes = self.routes.lock().expect("event routes lock poisoned");
+        for key in keys {
+            routes.insert((*key).to_owned(), tx.clone());
+        }
+        RoutedEvents {
+            rx,
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            routes: self.routes.clone(),
+        }
+    }
+}
+
+/// The events of one tracked call, in the order they arrived; the route is removed when
+/// this is dropped.
+#[derive(Debug)]
+pub(crate) struct RoutedEvents {
+    rx: mpsc::UnboundedReceiver<Event>,
+    keys: Vec<String>,
+    routes: Routes,
+}
+
+impl RoutedEvents {
+    /// The next event of the call; `None` once the client is gone.
+    pub(crate) async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for RoutedEvents {
+    fn drop(&mut self) {
+        let mut routes = self.routes.lock().expect("event routes lock poisoned");
+        for key in &self.keys {
+            routes.remove(key);
+        }
+    }
+}
+
 type Filter = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
 
 /// A subscription to the client's events, from the moment it was made.
@@ -61,14 +170,6 @@ pub struct EventStream {
 }
 
 impl EventStream {
-    /// Subscribes to `tx`.
-    pub(crate) fn new(tx: &broadcast::Sender<Event>) -> EventStream {
-        EventStream {
-            rx: tx.subscribe(),
-            filter: None,
-        }
-    }
-
     /// Keeps only events for which `keep` is true (and the filters before it).
     pub fn filter(mut self, keep: impl Fn(&Event) -> bool + Send + Sync + 'static) -> EventStream {
         self.filter = Some(match self.filter.take() {
@@ -142,14 +243,15 @@ mod tests {
 
     #[tokio::test]
     async fn filters_combine_and_a_slow_subscriber_is_told_it_lagged() {
-        let (tx, _) = broadcast::channel(4);
-        let mut all = EventStream::new(&tx);
-        let mut hangups = EventStream::new(&tx)
+        let sink = EventSink::new(4);
+        let mut all = sink.subscribe();
+        let mut hangups = sink
+            .subscribe()
             .named(["hangup"])
             .filter(|e| e.get("N") != Some("3"));
         for n in 0..3 {
-            tx.send(event("Newstate", n)).unwrap();
-            tx.send(event("Hangup", n + 2)).unwrap();
+            sink.publish(event("Newstate", n));
+            sink.publish(event("Hangup", n + 2));
         }
         assert_eq!(hangups.recv().await, Err(EventError::Lagged(2)));
         // Buffered now: Newstate 1, Hangup 3 (filtered out), Newstate 2, Hangup 4.
@@ -157,7 +259,47 @@ mod tests {
         assert_eq!(hangups.try_recv(), Ok(None));
         assert_eq!(all.try_recv(), Err(EventError::Lagged(2)));
         assert_eq!(all.try_recv().unwrap().unwrap().name(), "Newstate");
-        drop(tx);
+        drop(sink);
         assert_eq!(hangups.recv().await, Err(EventError::Closed));
+    }
+
+    fn channel_event(name: &str, headers: &[(&str, &str)]) -> Event {
+        Event::new(Message::from_headers(
+            [("Event", name)].into_iter().chain(headers.iter().copied()),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_routed_call_gets_its_own_events_until_it_is_dropped() {
+        let sink = EventSink::new(16);
+        let mut everything = sink.subscribe();
+        let mut call = sink.route(&["a-1", "c-1"]);
+        sink.publish(channel_event("OriginateResponse", &[("ActionID", "a-1")]));
+        sink.publish(channel_event(
+            "Newchannel",
+            &[("Uniqueid", "c-1;2"), ("Linkedid", "c-1")],
+        ));
+        sink.publish(channel_event("DialBegin", &[("DestLinkedid", "c-1")]));
+        sink.publish(channel_event(
+            "Newchannel",
+            &[("Uniqueid", "other"), ("Linkedid", "other")],
+        ));
+        for name in ["OriginateResponse", "Newchannel", "DialBegin"] {
+            assert_eq!(call.recv().await.unwrap().name(), name);
+        }
+        assert!(
+            call.rx.try_recv().is_err(),
+            "another call's event was routed here"
+        );
+        assert_eq!(
+            everything.try_recv().unwrap().unwrap().name(),
+            "OriginateResponse"
+        );
+
+        drop(call);
+        assert!(
+            sink.routes.lock().unwrap().is_empty(),
+            "the route is removed with its call"
+        );
     }
 }

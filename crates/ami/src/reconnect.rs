@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::banner::Banner;
 use crate::config::{Backoff, Config};
 use crate::connection::{End, Reply, Request, Session};
 use crate::error::Error;
-use crate::events::Event;
+use crate::events::EventSink;
 use crate::ids::{ActionIds, random_u64};
 
 /// Where the client's connection stands.
@@ -64,7 +64,7 @@ pub(crate) struct Manager {
     /// Requests from the client handles.
     pub(crate) requests: mpsc::Receiver<Request>,
     /// Where events are published.
-    pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) events: EventSink,
     /// Where the state is published.
     pub(crate) state: watch::Sender<State>,
 }
