@@ -53,6 +53,9 @@ pub enum ExtractError {
     /// The text holds no phone number and no short code.
     #[error("no phone number found in the text")]
     NoNumber,
+    /// The text has so many number-like parts that the matcher gave up on it.
+    #[error("the text has too many number-like parts to search; select just the number")]
+    TooComplex,
     /// The text holds several numbers and none is better than the others.
     #[error("the text holds {} equally good numbers ({}); choose one", .0.len(), .0.join(", "))]
     Ambiguous(Vec<String>),
@@ -102,12 +105,12 @@ pub fn extract(text: &str, home: Country) -> Result<Candidates, ExtractError> {
         return Err(ExtractError::TooLong { len: text.len() });
     }
     let cleaned = clean(text, home);
-    let mut found = find(&cleaned, home, Leniency::Valid);
+    let mut found = find(&cleaned, home, Leniency::Valid)?;
     if found.is_empty() {
         if let Some(code) = short_code(&cleaned) {
             return Ok(Candidates::single(Number::Short(code), cleaned.trim()));
         }
-        found = find(&cleaned, home, Leniency::Possible);
+        found = find(&cleaned, home, Leniency::Possible)?;
     }
     let mut ranked: Vec<Candidate> = Vec::new();
     for candidate in found {
@@ -123,7 +126,18 @@ pub fn extract(text: &str, home: Country) -> Result<Candidates, ExtractError> {
 }
 
 /// Runs libphonenumber's matcher over cleaned text.
-fn find(cleaned: &str, home: Country, leniency: Leniency) -> Vec<Candidate> {
+///
+/// rlibphonenumber 2.2's matcher can count its tries below zero on texts with thousands of
+/// number-like parts and panic on the overflow (in builds with overflow checks); that panic
+/// is caught here and reported as [`ExtractError::TooComplex`].
+fn find(cleaned: &str, home: Country, leniency: Leniency) -> Result<Vec<Candidate>, ExtractError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match_all(cleaned, home, leniency)
+    }))
+    .map_err(|_| ExtractError::TooComplex)
+}
+
+fn match_all(cleaned: &str, home: Country, leniency: Leniency) -> Vec<Candidate> {
     let mut previous_end = 0;
     PHONE_MATCHER_FACTORY
         .matcher_builder(cleaned)

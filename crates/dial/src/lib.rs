@@ -11,6 +11,12 @@
 //!
 //! [`prepare`] runs all three.
 //!
+//! Number knowledge comes from rlibphonenumber, a Rust port of Google's libphonenumber
+//! chosen over the `phonenumber` crate after trying both: only it has the text matcher
+//! (finding numbers inside free text), it reads "+44 (0)20 …" and Arabic-Indic or fullwidth
+//! digits correctly where `phonenumber` did not, it tells number types apart (premium rate,
+//! toll free, mobile) for the policy, and its metadata is newer.
+//!
 //! ```
 //! use clickdial_dial::{Country, DialPrefix, DialRules, Policy, prepare};
 //!

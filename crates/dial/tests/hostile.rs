@@ -175,3 +175,20 @@ proptest! {
         }
     }
 }
+
+/// Thousands of number-like fragments once made rlibphonenumber's matcher count its tries
+/// below zero and panic; the text is refused or searched, never a crash.
+#[test]
+fn thousands_of_number_like_fragments_do_not_crash() {
+    let home = clickdial_dial::Country::new("ES").unwrap();
+    for text in [
+        "93 200\n".repeat(5000),
+        "+34 9".repeat(7000),
+        "(0) 1-2 ".repeat(4000),
+    ] {
+        match clickdial_dial::extract(&text, home) {
+            Ok(candidates) => assert!(candidates.as_slice().len() < 10_000),
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
+}

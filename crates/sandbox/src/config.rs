@@ -11,6 +11,14 @@ use serde::Deserialize;
 use crate::dialplan::{Behaviour, Extension};
 use crate::faults::Faults;
 
+/// The slowest and fastest the sandbox may run, relative to real time.
+pub(crate) const MIN_SPEED: f64 = 0.01;
+/// See [`MIN_SPEED`].
+pub(crate) const MAX_SPEED: f64 = 10_000.0;
+
+/// The longest the sandbox ever waits for one simulated step.
+pub(crate) const LONGEST_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 /// The banner Asterisk 22 sends (its AMI version, not its own).
 pub const ASTERISK_22_BANNER: &str = "Asterisk Call Manager/11.0.0";
 
@@ -159,9 +167,9 @@ impl Config {
 
     /// Checks what the types cannot.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.speed.is_finite() && self.speed > 0.0) {
+        if !(MIN_SPEED..=MAX_SPEED).contains(&self.speed) {
             return Err(ConfigError::Invalid(format!(
-                "speed must be a positive number, not {}",
+                "speed must be between {MIN_SPEED} and {MAX_SPEED}, not {}",
                 self.speed
             )));
         }
@@ -173,9 +181,11 @@ impl Config {
         Ok(())
     }
 
-    /// Turns a duration of the simulated PBX into real time at the configured speed.
+    /// Turns a duration of the simulated PBX into real time at the configured speed, at
+    /// most [`LONGEST_WAIT`] (a `Wait(1e30)` or a huge `Timeout` must not overflow).
     pub(crate) fn scaled(&self, duration: Duration) -> Duration {
-        duration.div_f64(self.speed)
+        Duration::try_from_secs_f64(duration.as_secs_f64() / self.speed)
+            .map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT))
     }
 
     /// The account called `username`, if any.
@@ -187,6 +197,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn speed_is_bounded_and_scaling_never_overflows() {
+        for speed in [0.0, -1.0, 1e-19, 1e9, f64::NAN, f64::INFINITY] {
+            assert!(
+                Config::default().speed(speed).validate().is_err(),
+                "{speed}"
+            );
+        }
+        let slow = Config::default().speed(MIN_SPEED);
+        assert_eq!(slow.scaled(Duration::MAX), LONGEST_WAIT);
+        assert_eq!(slow.scaled(Duration::from_secs(u64::MAX)), LONGEST_WAIT);
+        let fast = Config::default().speed(4.0);
+        assert_eq!(fast.scaled(Duration::from_secs(20)), Duration::from_secs(5));
+    }
 
     #[test]
     fn the_default_mirrors_the_shared_pbx() {
