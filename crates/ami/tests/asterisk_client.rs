@@ -6,38 +6,18 @@ use std::time::Duration;
 use clickdial_ami::{Action, Auth, Client, Config, ConnectError, Error, State, Value};
 use clickdial_testsupport::Pbx;
 
-/// The default accounts plus `admin`, which may run everything (Command, lists).
-const MANAGER_CONF: &str = "\
-[general]
-enabled = yes
-port = 5038
-bindaddr = 127.0.0.1
-
-[clickdial]
-secret = clickdial-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read = call
-write = originate
-
-[admin]
-secret = admin-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read = all
-write = all
-
-[elsewhere]
-secret = elsewhere-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 192.0.2.1/255.255.255.255
-read = call
-write = originate
-";
+/// The default accounts plus `admin`, which may run everything (Command, lists), and
+/// `elsewhere`, which may only log in from another address.
+fn manager_conf() -> String {
+    let accounts = [("clickdial", "call", "originate"), ("admin", "all", "all")];
+    clickdial_testsupport::manager_conf("", &accounts)
+        + "\n[elsewhere]\nsecret = elsewhere-secret\ndeny = 0.0.0.0/0.0.0.0\n\
+           permit = 192.0.2.1/255.255.255.255\nread = call\nwrite = originate\n"
+}
 
 fn pbx() -> Pbx {
     Pbx::builder()
-        .conf("manager.conf", MANAGER_CONF)
+        .conf("manager.conf", &manager_conf())
         .start()
         .expect("Asterisk starts")
 }

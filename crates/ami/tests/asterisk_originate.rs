@@ -6,47 +6,23 @@ use std::time::Duration;
 use clickdial_ami::{
     CallEnd, CallProgress, Client, Config, EndReason, Error, Leg, Originate, Value,
 };
-use clickdial_testsupport::{DIALPLAN, Pbx};
-
-const MANAGER_CONF: &str = "\
-[general]
-enabled = yes
-port = 5038
-bindaddr = 127.0.0.1
-
-[clickdial]
-secret = clickdial-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read = call
-write = originate
-
-[readonly]
-secret = readonly-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read = call
-write =
-
-[blind]
-secret = blind-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read =
-write = originate
-
-[admin]
-secret = admin-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read = all
-write = all
-";
+use clickdial_testsupport::{DIALPLAN, Pbx, manager_conf};
 
 fn pbx() -> Pbx {
     Pbx::builder()
         .conf("extensions.conf", DIALPLAN)
-        .conf("manager.conf", MANAGER_CONF)
+        .conf(
+            "manager.conf",
+            &manager_conf(
+                "",
+                &[
+                    ("clickdial", "call", "originate"),
+                    ("readonly", "call", ""),
+                    ("blind", "", "originate"),
+                    ("admin", "all", "all"),
+                ],
+            ),
+        )
         .start()
         .expect("Asterisk starts")
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clickdial_ami::{
     Action, Backoff, CallProgress, Client, Config, EndReason, Error, Originate, State, Value,
 };
-use clickdial_testsupport::Pbx;
+use clickdial_testsupport::{Pbx, manager_conf};
 
 /// The default modules plus `func_global`, for the counter below.
 const MODULES_CONF: &str = "\
@@ -27,20 +27,6 @@ const EXTENSIONS_CONF: &str = "\
 exten => 19,1,Set(GLOBAL(ORIGINATIONS)=${GLOBAL(ORIGINATIONS)}x)
  same => n,Ringing()
  same => n,Wait(120)
-";
-
-const MANAGER_CONF: &str = "\
-[general]
-enabled = yes
-port = 5038
-bindaddr = 127.0.0.1
-
-[admin]
-secret = admin-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read = all
-write = all
 ";
 
 /// One `x` for every call that reached agent 19.
@@ -68,7 +54,10 @@ async fn a_killed_asterisk_fails_the_call_in_flight_and_it_is_never_resent() {
     let mut pbx = Pbx::builder()
         .conf("modules.conf", MODULES_CONF)
         .conf("extensions.conf", EXTENSIONS_CONF)
-        .conf("manager.conf", MANAGER_CONF)
+        .conf(
+            "manager.conf",
+            &manager_conf("", &[("admin", "all", "all")]),
+        )
         .start()
         .expect("Asterisk starts");
     let config = Config::new(pbx.ami_addr().to_string(), "admin", "admin-secret")

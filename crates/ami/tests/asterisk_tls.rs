@@ -21,15 +21,13 @@ async fn logs_in_over_tls_with_a_verified_certificate() {
         .local_addr()
         .unwrap()
         .port();
-    let manager = format!(
-        "[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\n\
-         tlsenable = yes\ntlsbindaddr = 127.0.0.1:{tls_port}\n\
-         tlscertfile = {}\ntlsprivatekey = {}\n\n\
-         [clickdial]\nsecret = clickdial-secret\ndeny = 0.0.0.0/0.0.0.0\n\
-         permit = 127.0.0.1/255.255.255.255\nread = call\nwrite = originate\n",
+    let tls_settings = format!(
+        "tlsenable = yes\ntlsbindaddr = 127.0.0.1:{tls_port}\ntlscertfile = {}\ntlsprivatekey = {}",
         cert_path.display(),
         key_path.display()
     );
+    let manager =
+        clickdial_testsupport::manager_conf(&tls_settings, &[("clickdial", "call", "originate")]);
     let pbx = Pbx::builder()
         .conf("manager.conf", &manager)
         .start()

@@ -185,21 +185,10 @@ path = \"audit.sqlite\"
 #[tokio::test]
 #[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
 async fn the_whitepapers_manager_rights_cannot_originate_and_the_gateway_says_what_to_fix() {
-    let manager = "\
-[general]
-enabled = yes
-port = 5038
-bindaddr = 127.0.0.1
-
-[clickdial]
-secret = clickdial-secret
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read = call
-write = call,log,verbose
-";
+    let manager =
+        clickdial_testsupport::manager_conf("", &[("clickdial", "call", "call,log,verbose")]);
     let dir = tempfile::tempdir().unwrap();
-    let (_asterisk, config) = asterisk_and_config(dir.path(), Some(manager), "");
+    let (_asterisk, config) = asterisk_and_config(dir.path(), Some(&manager), "");
     let gateway = Process::start(&config);
     wait_ready(&gateway.base).await;
     let response = reqwest::Client::new()

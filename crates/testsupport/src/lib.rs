@@ -63,6 +63,22 @@ exten => _+X.,1,Answer()
  same => n,Hangup()
 ";
 
+/// A `manager.conf` for `Pbx::builder().conf("manager.conf", ..)`: AMI on loopback plus
+/// one account per `(name, read, write)`, each with the secret `<name>-secret` and allowed
+/// only from 127.0.0.1. `general_extra` lines (e.g. TLS settings) go into `[general]`.
+pub fn manager_conf(general_extra: &str, accounts: &[(&str, &str, &str)]) -> String {
+    let mut conf =
+        format!("[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\n{general_extra}\n");
+    for (name, read, write) in accounts {
+        let _ = write!(
+            conf,
+            "\n[{name}]\nsecret = {name}-secret\ndeny = 0.0.0.0/0.0.0.0\n\
+             permit = 127.0.0.1/255.255.255.255\nread = {read}\nwrite = {write}\n"
+        );
+    }
+    conf
+}
+
 /// How many times a start is retried when the chosen free port was taken in between.
 const START_ATTEMPTS: usize = 4;
 
@@ -374,6 +390,28 @@ fn tail(text: &str, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manager_conf_has_one_section_per_account() {
+        let conf = manager_conf(
+            "tlsenable = yes",
+            &[("clickdial", "call", "originate"), ("readonly", "call", "")],
+        );
+        assert!(
+            conf.starts_with("[general]\nenabled = yes\nport = 5038\n"),
+            "{conf}"
+        );
+        assert!(conf.contains("tlsenable = yes\n"), "{conf}");
+        assert!(
+            conf.contains("[clickdial]\nsecret = clickdial-secret\n"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("[readonly]\nsecret = readonly-secret\n"),
+            "{conf}"
+        );
+        assert!(conf.ends_with("read = call\nwrite = \n"), "{conf}");
+    }
 
     #[test]
     fn tail_keeps_the_last_lines() {
