@@ -359,22 +359,22 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Res
 fn write_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<()> {
     match write {
         Write::Request(r) => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO calls (id, received_ms, agent, extension, client_addr, requested,
                                     dialed, idempotency_key, refusal)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    r.id,
-                    r.received_ms,
-                    r.agent,
-                    r.extension,
-                    r.client_addr,
-                    sanitize(&r.requested),
-                    r.dialed,
-                    r.idempotency_key.as_deref().map(sanitize),
-                    r.refusal.as_deref().map(sanitize)
-                ],
-            )?;
+            )?
+            .execute(params![
+                r.id,
+                r.received_ms,
+                r.agent,
+                r.extension,
+                r.client_addr,
+                sanitize(&r.requested),
+                r.dialed,
+                r.idempotency_key.as_deref().map(sanitize),
+                r.refusal.as_deref().map(sanitize)
+            ])?;
         }
         Write::Outcome {
             id,
@@ -382,10 +382,11 @@ fn write_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<
             detail,
             ended_ms,
         } => {
-            let updated = tx.execute(
-                "UPDATE calls SET outcome = ?2, outcome_detail = ?3, ended_ms = ?4 WHERE id = ?1",
-                params![id, outcome, detail, ended_ms],
-            )?;
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE calls SET outcome = ?2, outcome_detail = ?3, ended_ms = ?4 WHERE id = ?1",
+                )?
+                .execute(params![id, outcome, detail, ended_ms])?;
             if updated == 0 {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
             }
