@@ -79,6 +79,64 @@ fn channel_appears(watcher: &Client, extension: &str) -> tokio::task::JoinHandle
     })
 }
 
+/// Runs `click` `calls` times, one after another, timing each until it returns and until
+/// agent `extension`'s channel appears in Asterisk.
+async fn measure<F, Fut>(
+    watcher: &Client,
+    name: &'static str,
+    extension: &str,
+    calls: usize,
+    mut click: F,
+) -> Sample
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut sample = Sample {
+        name,
+        answer: vec![],
+        channel: vec![],
+    };
+    for i in 0..calls {
+        let ringing = channel_appears(watcher, extension);
+        let started = Instant::now();
+        click(i).await;
+        sample.answer.push(started.elapsed());
+        sample.channel.push(ringing.await.unwrap() - started);
+    }
+    sample
+}
+
+/// Logs an AJAM session in (its cookie stays in `client`).
+async fn ajam_login(client: &reqwest::Client, http: &str) {
+    let login = client
+        .get(format!(
+            "{http}/rawman?action=login&username=clickdial&secret=clickdial-secret"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("Success"), "AJAM login: {login}");
+}
+
+/// Originates agent `extension` → `number` through AJAM with the session in `client`.
+async fn ajam_originate(client: &reqwest::Client, http: &str, extension: &str, number: &str) {
+    let text = client
+        .get(format!(
+            "{http}/rawman?action=originate&channel=Local/{extension}@agents&context=extensiones-locales&exten={number}&priority=1&async=true"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("Success"), "{text}");
+}
+
 /// Reads one AMI message (up to its blank line) from `reader`.
 async fn read_message(reader: &mut AsyncBufReader<TcpStream>) -> String {
     let mut message = String::new();
@@ -243,123 +301,64 @@ async fn main() {
         "clickdial gateway benchmark: {calls} sequential calls per path, Asterisk 22 on loopback\n"
     );
 
-    let mut samples = Vec::new();
     // The gateway, kept-alive HTTP.
-    let mut sample = Sample {
-        name: "gateway POST /v1/calls",
-        answer: vec![],
-        channel: vec![],
-    };
-    for i in 0..calls {
-        let ringing = channel_appears(&watcher, "10");
-        let started = Instant::now();
-        let response = client
-            .post(format!("{base}/v1/calls"))
-            .bearer_auth(TOKEN)
-            .json(&serde_json::json!({ "to": format!("93200{i:04}") }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 202, "{:?}", response.text().await);
-        sample.answer.push(started.elapsed());
-        sample.channel.push(ringing.await.unwrap() - started);
-    }
-    samples.push(sample);
+    let via_gateway = measure(&watcher, "gateway POST /v1/calls", "10", calls, |i| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let response = client
+                .post(format!("{base}/v1/calls"))
+                .bearer_auth(TOKEN)
+                .json(&serde_json::json!({ "to": format!("93200{i:04}") }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 202, "{:?}", response.text().await);
+        }
+    })
+    .await;
 
     // AJAM with a logged-in session on a kept-alive connection.
-    let ajam = reqwest::Client::builder()
+    let session = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .unwrap();
-    let login = ajam
-        .get(format!(
-            "{http}/rawman?action=login&username=clickdial&secret=clickdial-secret"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(login.contains("Success"), "AJAM login: {login}");
-    let mut sample = Sample {
-        name: "AJAM originate, session",
-        answer: vec![],
-        channel: vec![],
-    };
-    for i in 0..calls {
-        let ringing = channel_appears(&watcher, "11");
-        let started = Instant::now();
-        let text = ajam
-            .get(format!(
-                "{http}/rawman?action=originate&channel=Local/11@agents&context=extensiones-locales&exten=93201{i:04}&priority=1&async=true"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(text.contains("Success"), "{text}");
-        sample.answer.push(started.elapsed());
-        sample.channel.push(ringing.await.unwrap() - started);
-    }
-    samples.push(sample);
+    ajam_login(&session, &http).await;
+    let ajam_session = measure(&watcher, "AJAM originate, session", "11", calls, |i| {
+        let (session, http) = (session.clone(), http.clone());
+        async move { ajam_originate(&session, &http, "11", &format!("93201{i:04}")).await }
+    })
+    .await;
 
     // AJAM login per click, a new connection each time.
-    let mut sample = Sample {
-        name: "AJAM login per click",
-        answer: vec![],
-        channel: vec![],
-    };
-    for i in 0..calls {
-        let ringing = channel_appears(&watcher, "12");
-        let started = Instant::now();
-        let fresh = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        fresh
-            .get(format!(
-                "{http}/rawman?action=login&username=clickdial&secret=clickdial-secret"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let text = fresh
-            .get(format!(
-                "{http}/rawman?action=originate&channel=Local/12@agents&context=extensiones-locales&exten=93202{i:04}&priority=1&async=true"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(text.contains("Success"), "{text}");
-        sample.answer.push(started.elapsed());
-        sample.channel.push(ringing.await.unwrap() - started);
-    }
-    samples.push(sample);
+    let ajam_per_click = measure(&watcher, "AJAM login per click", "12", calls, |i| {
+        let http = http.clone();
+        async move {
+            let fresh = reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap();
+            ajam_login(&fresh, &http).await;
+            ajam_originate(&fresh, &http, "12", &format!("93202{i:04}")).await;
+        }
+    })
+    .await;
 
     // The whitepaper's design.
-    let mut sample = Sample {
-        name: "whitepaper call.php design",
-        answer: vec![],
-        channel: vec![],
-    };
-    for i in 0..calls.min(100) {
-        let ringing = channel_appears(&watcher, "13");
-        let started = Instant::now();
-        let answer = whitepaper_click(&addr, "13", &format!("93203{i:04}")).await;
-        assert!(answer.contains("Success"), "{answer}");
-        sample.answer.push(started.elapsed());
-        sample.channel.push(ringing.await.unwrap() - started);
-    }
-    samples.push(sample);
+    let whitepaper = measure(
+        &watcher,
+        "whitepaper call.php design",
+        "13",
+        calls.min(100),
+        |i| {
+            let addr = addr.clone();
+            async move {
+                let answer = whitepaper_click(&addr, "13", &format!("93203{i:04}")).await;
+                assert!(answer.contains("Success"), "{answer}");
+            }
+        },
+    )
+    .await;
+    let samples = [via_gateway, ajam_session, ajam_per_click, whitepaper];
 
     println!(
         "{:<30} {:>10} {:>10} {:>14} {:>14}",
