@@ -31,6 +31,14 @@ pub struct Backoff {
     pub max: Duration,
 }
 
+impl Backoff {
+    /// The (jittered) delay before retry `attempt`, counted from 0; for callers that retry
+    /// something themselves, such as a first connection.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        crate::reconnect::delay(self, attempt, crate::ids::random_u64())
+    }
+}
+
 impl Default for Backoff {
     /// From 250 ms up to 30 s.
     fn default() -> Backoff {

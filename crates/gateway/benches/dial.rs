@@ -17,16 +17,21 @@
 //! Throughput: the gateway with 16 concurrent clients against raw AMI, Originates pipelined
 //! on one logged-in connection.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/common/process.rs"]
+mod process;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clickdial_ami::{Client, Config};
-use clickdial_gateway::token::TokenHash;
 use clickdial_testsupport::Pbx;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
+
+use common::{ANA, config_text};
+use process::Process;
 
 /// A dialplan with short calls, so hundreds of them do not pile up: agents answer and hang
 /// up after a second; destinations answer and hang up at once.
@@ -41,7 +46,8 @@ exten => _X.,1,Answer()
  same => n,Hangup()
 ";
 
-const TOKEN: &str = "tok-bench-0000000000000000000000";
+/// The token of agent ana (extension 10) in the shared test configuration.
+const TOKEN: &str = ANA;
 
 /// One measured path: per-request latencies to the answer and to the agent's channel.
 struct Sample {
@@ -107,34 +113,30 @@ where
     sample
 }
 
+/// Asks Asterisk's HTTP manager for `query` (after `/rawman?`) and checks it succeeded.
+async fn ajam(client: &reqwest::Client, http: &str, query: &str) {
+    let url = format!("{http}/rawman?{query}");
+    let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("Success"), "{url}: {text}");
+}
+
 /// Logs an AJAM session in (its cookie stays in `client`).
 async fn ajam_login(client: &reqwest::Client, http: &str) {
-    let login = client
-        .get(format!(
-            "{http}/rawman?action=login&username=clickdial&secret=clickdial-secret"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(login.contains("Success"), "AJAM login: {login}");
+    ajam(
+        client,
+        http,
+        "action=login&username=clickdial&secret=clickdial-secret",
+    )
+    .await;
 }
 
 /// Originates agent `extension` → `number` through AJAM with the session in `client`.
 async fn ajam_originate(client: &reqwest::Client, http: &str, extension: &str, number: &str) {
-    let text = client
-        .get(format!(
-            "{http}/rawman?action=originate&channel=Local/{extension}@agents&context=extensiones-locales&exten={number}&priority=1&async=true"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(text.contains("Success"), "{text}");
+    let query = format!(
+        "action=originate&channel=Local/{extension}@agents&context=extensiones-locales\
+         &exten={number}&priority=1&async=true"
+    );
+    ajam(client, http, &query).await;
 }
 
 /// Reads one AMI message (up to its blank line) from `reader`.
@@ -209,61 +211,18 @@ async fn whitepaper_click(addr: &str, extension: &str, number: &str) -> String {
     answer
 }
 
-/// Starts the release gateway binary and returns it with its base URL.
-fn start_gateway(dir: &std::path::Path, ami_port: u16) -> (Child, String) {
+/// Starts the release gateway binary (logging little, so logs don't weigh on the figures)
+/// for the Asterisk on `ami_port`, with agent ana on extension 10.
+fn start_gateway(dir: &std::path::Path, ami_port: u16) -> Process {
     let config = dir.join("gateway.toml");
+    let limits = "[limits]\ncalls_per_minute = 4000000\nrequest_timeout_secs = 30\n\
+                  idempotency_window_secs = 30\n[audit]\npath = \"audit.sqlite\"\n";
     std::fs::write(
         &config,
-        format!(
-            r#"
-[http]
-listen = "127.0.0.1:0"
-[ami]
-host = "127.0.0.1"
-port = {ami_port}
-username = "clickdial"
-secret = "clickdial-secret"
-channel = "Local/{{extension}}@agents"
-context = "extensiones-locales"
-[dial]
-country = "ES"
-[[agents]]
-name = "bench"
-extension = "10"
-token_hash = "{}"
-[limits]
-calls_per_minute = 4000000
-request_timeout_secs = 30
-idempotency_window_secs = 30
-[audit]
-path = "audit.sqlite"
-"#,
-            TokenHash::of(TOKEN)
-        ),
+        config_text(ami_port, "[http]\nlisten = \"127.0.0.1:0\"", limits),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clickdial-gateway"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn,clickdial_gateway=info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut lines = stderr.lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the gateway prints where it listens")
-            .unwrap();
-        if let Some(at) = line.find("listening on ") {
-            break line[at + "listening on ".len()..].trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, base)
+    Process::start(&config, "warn,clickdial_gateway=info")
 }
 
 #[tokio::main]
@@ -285,7 +244,8 @@ async fn main() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (mut gateway, base) = start_gateway(dir.path(), asterisk.ami_port());
+    let mut gateway = start_gateway(dir.path(), asterisk.ami_port());
+    let base = gateway.base.clone();
     let client = reqwest::Client::new();
     while client
         .get(format!("{base}/readyz"))
@@ -456,6 +416,20 @@ async fn main() {
          ratio {ratio:.2}x (goal >= 0.90x) {}",
         if ratio >= 0.9 { "met" } else { "NOT met" }
     );
-    let _ = gateway.kill();
-    let _ = gateway.wait();
+    // Anything the gateway complained about during the run would make the figures suspect.
+    let _ = gateway.child.kill();
+    let _ = gateway.child.wait();
+    let complaints: Vec<String> = gateway
+        .output()
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .map(str::to_owned)
+        .collect();
+    println!(
+        "gateway warnings and errors during the run: {}",
+        complaints.len()
+    );
+    for line in complaints.iter().take(10) {
+        println!("  {line}");
+    }
 }

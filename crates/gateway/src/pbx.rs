@@ -6,17 +6,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use clickdial_ami::{Call, Client, Originate, State, TlsConfig, Value};
+use clickdial_ami::{Backoff, Call, Client, Originate, State, TlsConfig, Value};
 use clickdial_dial::Destination;
 
 use crate::config::{AmiConfig, EXTENSION_PLACEHOLDER};
 
-/// The first reconnect delays while Asterisk has never been reached; they double up to
-/// [`MAX_RETRY`].
-const FIRST_RETRY: Duration = Duration::from_millis(250);
-
-/// The longest wait between first-connection attempts.
-const MAX_RETRY: Duration = Duration::from_secs(5);
+/// The waits between first-connection attempts while Asterisk has never been reached.
+const FIRST_CONNECT: Backoff = Backoff {
+    initial: Duration::from_millis(250),
+    max: Duration::from_secs(5),
+};
 
 /// Why a call could not be handed to Asterisk.
 #[derive(Debug, thiserror::Error)]
@@ -119,8 +118,7 @@ impl Pbx {
     }
 
     async fn connect_loop(self: Arc<Pbx>, config: clickdial_ami::Config) {
-        let mut delay = FIRST_RETRY;
-        loop {
+        for attempt in 0.. {
             match Client::connect(config.clone()).await {
                 Ok(client) => {
                     tracing::info!(addr = config.addr(), "logged in to AMI");
@@ -128,13 +126,13 @@ impl Pbx {
                     return;
                 }
                 Err(e) => {
+                    let delay = FIRST_CONNECT.delay(attempt);
                     tracing::warn!(
                         addr = config.addr(),
                         "AMI connection failed: {e}; retrying in {delay:?}"
                     );
                     self.set_error(e.to_string());
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(MAX_RETRY);
                 }
             }
         }

@@ -3,72 +3,16 @@
 //! and the whitepaper's manager.conf rights are shown to be too few to originate.
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use clickdial_gateway::audit::AuditLog;
 use clickdial_testsupport::{DIALPLAN, Pbx};
 use common::{ANA, BOB, CARL, config_text};
-
-/// A gateway process and what it printed so far.
-struct Process {
-    child: Child,
-    base: String,
-    log: mpsc::Receiver<String>,
-}
-
-impl Process {
-    /// Starts `clickdial-gateway serve` and waits for its "listening on" line.
-    fn start(config: &std::path::Path) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clickdial-gateway"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, log) = mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let mut seen = Vec::new();
-        let base = loop {
-            let line = log
-                .recv_timeout(Duration::from_secs(15))
-                .unwrap_or_else(|_| panic!("no 'listening on' line; output so far: {seen:#?}"));
-            if let Some(at) = line.find("listening on ") {
-                break line[at + "listening on ".len()..].trim().to_owned();
-            }
-            seen.push(line);
-        };
-        Process { child, base, log }
-    }
-
-    /// Everything printed since the last call.
-    fn output(&self) -> String {
-        self.log.try_iter().collect::<Vec<_>>().join("\n")
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use process::Process;
 
 /// Starts Asterisk with the test dialplan (and `manager` as manager.conf, if given) and
 /// writes a gateway configuration for it with `extra` TOML; returns the config's path.
@@ -113,7 +57,7 @@ calls_per_minute = 1000
 path = \"audit.sqlite\"
 ",
     );
-    let mut gateway = Process::start(&config);
+    let mut gateway = Process::start(&config, "debug");
     wait_ready(&gateway.base).await;
 
     // A stream of requests from several clients; the gateway is killed with SIGKILL while
@@ -189,7 +133,7 @@ async fn the_whitepapers_manager_rights_cannot_originate_and_the_gateway_says_wh
         clickdial_testsupport::manager_conf("", &[("clickdial", "call", "call,log,verbose")]);
     let dir = tempfile::tempdir().unwrap();
     let (_asterisk, config) = asterisk_and_config(dir.path(), Some(&manager), "");
-    let gateway = Process::start(&config);
+    let gateway = Process::start(&config, "debug");
     wait_ready(&gateway.base).await;
     let response = reqwest::Client::new()
         .post(format!("{}/v1/calls", gateway.base))
@@ -232,7 +176,7 @@ fn serve_refuses_a_broken_configuration_before_listening() {
 async fn sighup_reloads_the_agents_so_a_removed_token_is_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let (_asterisk, config) = asterisk_and_config(dir.path(), None, "");
-    let gateway = Process::start(&config);
+    let gateway = Process::start(&config, "debug");
     wait_ready(&gateway.base).await;
     let call = |token: &'static str| {
         reqwest::Client::new()
