@@ -277,6 +277,19 @@ pub enum Number {
 }
 
 impl Number {
+    /// The number as people at `home` write it: national format for a home number
+    /// (`932 00 90 00`), international otherwise (`+44 20 7946 0018`), an extension after
+    /// ` ext. `, or the short code as it is.
+    pub fn for_people(&self, home: Country) -> String {
+        match self {
+            Number::Phone(phone) => match phone.extension() {
+                Some(ext) => format!("{} ext. {ext}", phone.formatted_from(home)),
+                None => phone.formatted_from(home),
+            },
+            Number::Short(code) => code.as_str().to_owned(),
+        }
+    }
+
     /// A stable text for comparing and showing: E.164 plus `;ext=…`, or the short code.
     pub fn key(&self) -> String {
         match self {
@@ -354,6 +367,21 @@ mod tests {
         assert_eq!(phone.country(), Some(es));
         let premium = Phone::parse("+1 900 555 0123", es).unwrap();
         assert_eq!(premium.kind(), NumberKind::PremiumRate);
+    }
+
+    #[test]
+    fn numbers_are_shown_as_people_at_home_write_them() {
+        let es = Country::new("ES").unwrap();
+        let home = Number::Phone(Phone::parse("+34932009000", es).unwrap());
+        assert_eq!(home.for_people(es), "932 00 90 00");
+        let abroad = Number::Phone(Phone::parse("+44 20 7946 0018", es).unwrap());
+        assert_eq!(abroad.for_people(es), "00 44 20 7946 0018");
+        let ext = Number::Phone(Phone::parse("+34 93 200 90 00 ext. 12", es).unwrap());
+        assert_eq!(ext.for_people(es), "932 00 90 00 ext. 12");
+        assert_eq!(
+            Number::Short(ShortCode::new("*97").unwrap()).for_people(es),
+            "*97"
+        );
     }
 
     #[test]

@@ -3,17 +3,25 @@
 //!
 //! An Originate to `Local/10@agents` makes a Local channel pair: the `;1` half is the
 //! originated channel (its `Uniqueid` is the Originate's `ChannelId`), the `;2` half runs
-//! the agent's extension. Once the agent answers, `;1` runs the Originate's target.
+//! the agent's extension. Once the agent answers, `;1` runs the Originate's target. A
+//! target that runs `Dial(Local/<exten>@<context>)` adds a second Local pair, the
+//! destination's (`;1` dialed by the agent's `;1`, `;2` running the destination's
+//! extension), and a bridge joining the agent's `;1` and the destination's `;1` once it
+//! answers.
 
 use clickdial_ami::Message;
 
-/// One half of a Local channel pair.
+/// One channel of a call: a half of the agent's or of the destination's Local pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Half {
     /// `;1`: the originated channel.
     One,
     /// `;2`: the half that runs the agent's extension.
     Two,
+    /// The destination's `;1`: the channel `Dial()` calls.
+    DestOne,
+    /// The destination's `;2`: the half that runs the destination's extension.
+    DestTwo,
 }
 
 /// A channel state, as `ChannelState` and `ChannelStateDesc`.
@@ -47,10 +55,17 @@ impl State {
 /// The text Asterisk gives a hangup cause in `Cause-txt`.
 fn cause_text(cause: u32) -> &'static str {
     match cause {
+        1 => "Unallocated (unassigned) number",
         16 => "Normal Clearing",
         17 => "User busy",
+        18 => "No user responding",
         19 => "User alerting, no answer",
+        21 => "Call Rejected",
+        27 => "Destination out of order",
         34 => "Circuit/channel congestion",
+        38 => "Network out of order",
+        41 => "Temporary failure",
+        42 => "Switching equipment congestion",
         _ => "Unknown",
     }
 }
@@ -64,9 +79,46 @@ struct Channel {
     context: String,
     exten: String,
     priority: u32,
+    caller_id: String,
+    connected_line: String,
 }
 
-/// A Local channel pair and the call it carries.
+impl Channel {
+    /// Half `n` of `Local/{exten}@{context}-{sequence}`, in the state a new half has.
+    fn new(exten: &str, context: &str, sequence: u32, n: u32, uniqueid: String) -> Channel {
+        Channel {
+            name: format!("Local/{exten}@{context}-{sequence:08x};{n}"),
+            uniqueid,
+            state: if n == 1 { State::Down } else { State::Ring },
+            context: context.to_owned(),
+            exten: exten.to_owned(),
+            priority: 1,
+            caller_id: UNKNOWN.to_owned(),
+            connected_line: UNKNOWN.to_owned(),
+        }
+    }
+}
+
+/// What Asterisk shows for an unset caller id or connected line.
+const UNKNOWN: &str = "<unknown>";
+
+/// The destination's Local pair, which the agent's `;1` dials.
+#[derive(Debug, Clone)]
+struct Destination {
+    one: Channel,
+    two: Channel,
+    dial_string: String,
+}
+
+/// The bridge joining the agent's `;1` and the destination's `;1`.
+#[derive(Debug, Clone)]
+struct Bridge {
+    uniqueid: String,
+    channels: u32,
+}
+
+/// The channels of an originated call: the agent's Local pair, and the destination's once
+/// the target dials one.
 #[derive(Debug, Clone)]
 pub(crate) struct LocalPair {
     one: Channel,
@@ -74,6 +126,8 @@ pub(crate) struct LocalPair {
     linkedid: String,
     dial_string: String,
     target: (String, String),
+    destination: Option<Destination>,
+    bridge: Option<Bridge>,
 }
 
 impl LocalPair {
@@ -86,21 +140,31 @@ impl LocalPair {
         uniqueids: (String, String),
         target: (String, String),
     ) -> LocalPair {
-        let half = |n: u32, uniqueid: String, state| Channel {
-            name: format!("Local/{exten}@{context}-{sequence:08x};{n}"),
-            uniqueid,
-            state,
-            context: context.to_owned(),
-            exten: exten.to_owned(),
-            priority: 1,
-        };
         LocalPair {
             linkedid: uniqueids.0.clone(),
-            one: half(1, uniqueids.0, State::Down),
-            two: half(2, uniqueids.1, State::Ring),
+            one: Channel::new(exten, context, sequence, 1, uniqueids.0),
+            two: Channel::new(exten, context, sequence, 2, uniqueids.1),
             dial_string: format!("{exten}@{context}"),
             target,
+            destination: None,
+            bridge: None,
         }
+    }
+
+    /// Adds the destination's pair, number `sequence`, for `Dial(Local/{exten}@{context})`.
+    pub(crate) fn with_destination(
+        mut self,
+        sequence: u32,
+        exten: &str,
+        context: &str,
+        uniqueids: (String, String),
+    ) -> LocalPair {
+        self.destination = Some(Destination {
+            one: Channel::new(exten, context, sequence, 1, uniqueids.0),
+            two: Channel::new(exten, context, sequence, 2, uniqueids.1),
+            dial_string: format!("{exten}@{context}"),
+        });
+        self
     }
 
     /// The originated channel's name, e.g. `Local/10@agents-00000000;1`.
@@ -113,10 +177,26 @@ impl LocalPair {
         &self.one.uniqueid
     }
 
+    /// The destination's pair; only planned calls with a `Dial()` target reach for it.
+    fn destination(&self) -> &Destination {
+        self.destination
+            .as_ref()
+            .expect("a call that dials was planned with a destination")
+    }
+
+    /// See [`LocalPair::destination`].
+    fn destination_mut(&mut self) -> &mut Destination {
+        self.destination
+            .as_mut()
+            .expect("a call that dials was planned with a destination")
+    }
+
     fn channel(&self, half: Half) -> &Channel {
         match half {
             Half::One => &self.one,
             Half::Two => &self.two,
+            Half::DestOne => &self.destination().one,
+            Half::DestTwo => &self.destination().two,
         }
     }
 
@@ -124,7 +204,35 @@ impl LocalPair {
         match half {
             Half::One => &mut self.one,
             Half::Two => &mut self.two,
+            Half::DestOne => &mut self.destination_mut().one,
+            Half::DestTwo => &mut self.destination_mut().two,
         }
+    }
+
+    /// Clears a half's extension, as Asterisk shows the destination's `;1` once answered.
+    pub(crate) fn clear_exten(&mut self, half: Half) {
+        self.channel_mut(half).exten.clear();
+    }
+
+    /// `NewCallerid`: the destination's `;1` takes its extension as caller id.
+    pub(crate) fn new_caller_id(&mut self, half: Half) -> Message {
+        let c = self.channel_mut(half);
+        c.caller_id = c.exten.clone();
+        self.channel_event(
+            "NewCallerid",
+            half,
+            &[(
+                "CID-CallingPres",
+                "0 (Presentation Allowed, Not Screened)".to_owned(),
+            )],
+        )
+    }
+
+    /// `NewConnectedLine`: the destination's `;2` takes its extension as connected line.
+    pub(crate) fn new_connected_line(&mut self, half: Half) -> Message {
+        let c = self.channel_mut(half);
+        c.connected_line = c.exten.clone();
+        self.channel_event("NewConnectedLine", half, &[])
     }
 
     /// Sets a half's state.
@@ -153,10 +261,10 @@ impl LocalPair {
             ("Channel", c.name.as_str()),
             ("ChannelState", state),
             ("ChannelStateDesc", desc),
-            ("CallerIDNum", "<unknown>"),
-            ("CallerIDName", "<unknown>"),
-            ("ConnectedLineNum", "<unknown>"),
-            ("ConnectedLineName", "<unknown>"),
+            ("CallerIDNum", c.caller_id.as_str()),
+            ("CallerIDName", UNKNOWN),
+            ("ConnectedLineNum", c.connected_line.as_str()),
+            ("ConnectedLineName", UNKNOWN),
             ("Language", "en"),
             ("AccountCode", ""),
             ("Context", c.context.as_str()),
@@ -207,16 +315,72 @@ impl LocalPair {
         )
     }
 
-    /// `LocalBridge`: the two halves and the agent's extension.
-    pub(crate) fn local_bridge(&self) -> Message {
+    /// `LocalBridge`: the two halves of the agent's pair (`one` is [`Half::One`]) or of the
+    /// destination's ([`Half::DestOne`]), and the extension its `;2` runs.
+    pub(crate) fn local_bridge(&self, one: Half) -> Message {
+        let two = if one == Half::One {
+            Half::Two
+        } else {
+            Half::DestTwo
+        };
         let mut headers = call_event("LocalBridge");
-        self.snapshot(Half::One, "LocalOne", &mut headers);
-        self.snapshot(Half::Two, "LocalTwo", &mut headers);
+        self.snapshot(one, "LocalOne", &mut headers);
+        self.snapshot(two, "LocalTwo", &mut headers);
+        let c = self.channel(two);
         headers.extend([
-            ("Context".to_owned(), self.two.context.clone()),
-            ("Exten".to_owned(), self.two.exten.clone()),
+            ("Context".to_owned(), c.context.clone()),
+            ("Exten".to_owned(), c.exten.clone()),
             ("LocalOptimization".to_owned(), "Yes".to_owned()),
         ]);
+        message(&headers)
+    }
+
+    /// `DialBegin`, `DialState` or `DialEnd` (`name`) of the agent's `;1` dialing the
+    /// destination's `;1`; `DialBegin` carries the dial string, the others `status`.
+    pub(crate) fn dest_dial(&self, name: &str, status: Option<&str>) -> Message {
+        let mut headers = call_event(name);
+        self.snapshot(Half::One, "", &mut headers);
+        self.snapshot(Half::DestOne, "Dest", &mut headers);
+        match status {
+            Some(status) => headers.push(("DialStatus".to_owned(), status.to_owned())),
+            None => headers.push((
+                "DialString".to_owned(),
+                self.destination().dial_string.clone(),
+            )),
+        }
+        message(&headers)
+    }
+
+    /// A bridge event (`BridgeCreate`, `BridgeEnter`, `BridgeLeave`, `BridgeDestroy`), with
+    /// the snapshot of `half` for entering and leaving. The bridge is created with the
+    /// unique id `uniqueid` (Asterisk's are UUIDs).
+    pub(crate) fn bridge(&mut self, name: &str, half: Option<Half>, uniqueid: &str) -> Message {
+        let bridge = self.bridge.get_or_insert_with(|| Bridge {
+            uniqueid: uniqueid.to_owned(),
+            channels: 0,
+        });
+        match name {
+            "BridgeEnter" => bridge.channels += 1,
+            "BridgeLeave" => bridge.channels = bridge.channels.saturating_sub(1),
+            _ => {}
+        }
+        let count = bridge.channels.to_string();
+        let mut headers = call_event(name);
+        headers.extend(
+            [
+                ("BridgeUniqueid", bridge.uniqueid.as_str()),
+                ("BridgeType", "basic"),
+                ("BridgeTechnology", "simple_bridge"),
+                ("BridgeCreator", UNKNOWN),
+                ("BridgeName", UNKNOWN),
+                ("BridgeNumChannels", count.as_str()),
+                ("BridgeVideoSourceMode", "none"),
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned())),
+        );
+        if let Some(half) = half {
+            self.snapshot(half, "", &mut headers);
+        }
         message(&headers)
     }
 
@@ -315,7 +479,7 @@ mod tests {
             Some("10@agents")
         );
         assert_eq!(
-            pair.local_bridge().get("LocalTwoUniqueid"),
+            pair.local_bridge(Half::One).get("LocalTwoUniqueid"),
             Some("chan-1;2")
         );
     }

@@ -109,12 +109,7 @@ pub enum ConfigError {
 impl Default for Config {
     /// The accounts and dialplan of `../shared/pbx/conf`, at real-time speed, without faults.
     fn default() -> Config {
-        let ext = |context: &str, pattern: &str, behaviour, seconds| Extension {
-            context: context.to_owned(),
-            pattern: pattern.to_owned(),
-            behaviour,
-            seconds,
-        };
+        let ext = Extension::new;
         Config {
             banner: ASTERISK_22_BANNER.to_owned(),
             accounts: vec![
@@ -137,6 +132,46 @@ impl Default for Config {
 }
 
 impl Config {
+    /// A dialplan shaped like production click-to-dial, mirroring
+    /// `clickdial_testsupport::DIALPLAN`: the destination is reached with
+    /// `Dial(Local/${EXTEN}@destinations,10)`, so a call shows `DialBegin`, `DialState`,
+    /// `DialEnd` and a bridge, and `clickdial_ami`'s call tracker reports
+    /// `DestinationRinging`, `Connected` and the destination's busy, congestion or no
+    /// answer. Meant for demos: ringing, then connected, then the end.
+    ///
+    /// Agents (`Local/<ext>@agents`): `10`–`18` answer and hold 60 s (longer than any call to
+    /// a destination, so the destination always ends the call), `19` rings for 120 s, `20`
+    /// is busy. Destinations (any digits, or `+` digits, in `extensiones-locales`, dialed
+    /// for at most 10 s in `destinations`): `9000X` busy, `9001X` congested, `9002X` ring
+    /// until the `Dial()` gives up (not in `DIALPLAN`), any other answer and hang up after
+    /// 20 s (`DIALPLAN`: 2 s). The accounts are [`Config::default`]'s plus `operator`
+    /// (secret `operator-secret`, read `call`, write `originate` and `call`), which may
+    /// also hang calls up.
+    pub fn dialing() -> Config {
+        let ext = Extension::new;
+        let dial = |pattern| Extension::dialing("extensiones-locales", pattern, "destinations", 10);
+        let mut config = Config::default();
+        config.accounts.push(Account::new(
+            "operator",
+            "operator-secret",
+            &["call"],
+            &["originate", "call"],
+        ));
+        config.extensions = vec![
+            ext("agents", "_1[0-8]", Behaviour::Answer, 60),
+            ext("agents", "19", Behaviour::Ring, 120),
+            ext("agents", "20", Behaviour::Busy, 5),
+            dial("_X."),
+            dial("_+X."),
+            ext("destinations", "_9000X", Behaviour::Busy, 5),
+            ext("destinations", "_9001X", Behaviour::Congestion, 5),
+            ext("destinations", "_9002X", Behaviour::Ring, 120),
+            ext("destinations", "_X.", Behaviour::Answer, 20),
+            ext("destinations", "_+X.", Behaviour::Answer, 20),
+        ];
+        config
+    }
+
     /// Reads a configuration from TOML; missing keys keep their defaults.
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text)?;
@@ -177,6 +212,37 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "the banner is one line: it cannot hold CR or LF".into(),
             ));
+        }
+        for e in &self.extensions {
+            let at = || format!("extension {} in {}", e.pattern, e.context);
+            match (e.behaviour, &e.dial) {
+                (Behaviour::Dial, None) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{}: behaviour \"dial\" needs `dial`, the context it dials",
+                        at()
+                    )));
+                }
+                (Behaviour::Dial, Some(context)) => {
+                    if let Some(nested) = self
+                        .extensions
+                        .iter()
+                        .find(|d| d.context == *context && d.behaviour == Behaviour::Dial)
+                    {
+                        return Err(ConfigError::Invalid(format!(
+                            "{}: the context it dials, {context}, dials again (extension {})",
+                            at(),
+                            nested.pattern
+                        )));
+                    }
+                }
+                (_, Some(_)) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{}: only behaviour \"dial\" takes `dial`",
+                        at()
+                    )));
+                }
+                (_, None) => {}
+            }
         }
         Ok(())
     }
@@ -226,6 +292,15 @@ mod tests {
     }
 
     #[test]
+    fn the_dialing_preset_validates_and_adds_an_operator() {
+        let config = Config::dialing();
+        config.validate().unwrap();
+        assert!(config.account("operator").unwrap().can_write("call"));
+        assert!(!config.account("clickdial").unwrap().can_write("call"));
+        assert_eq!(Config::default().extensions.len(), 7);
+    }
+
+    #[test]
     fn toml_overrides_defaults_and_bad_values_are_refused() {
         let config = Config::from_toml(
             "speed = 4.0\n[[accounts]]\nusername = \"admin\"\nsecret = \"s\"\nread = [\"all\"]\nwrite = [\"all\"]\n",
@@ -239,7 +314,18 @@ mod tests {
             config.scaled(Duration::from_secs(20)),
             Duration::from_secs(5)
         );
+        let dialing = Config::from_toml(
+            "[[extensions]]\ncontext = \"out\"\npattern = \"_X.\"\nbehaviour = \"dial\"\nseconds = 10\ndial = \"destinations\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            dialing.extensions,
+            [Extension::dialing("out", "_X.", "destinations", 10)]
+        );
         for bad in [
+            "[[extensions]]\ncontext = \"c\"\npattern = \"1\"\nbehaviour = \"dial\"\nseconds = 1\n",
+            "[[extensions]]\ncontext = \"c\"\npattern = \"1\"\nbehaviour = \"busy\"\nseconds = 1\ndial = \"d\"\n",
+            "[[extensions]]\ncontext = \"c\"\npattern = \"1\"\nbehaviour = \"dial\"\nseconds = 1\ndial = \"c\"\n",
             "speed = 0.0",
             "speed = -1.0",
             "banner = \"a\\nb\"",

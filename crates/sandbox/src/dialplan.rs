@@ -24,6 +24,11 @@ pub enum Behaviour {
     Busy,
     /// `Congestion(seconds)`.
     Congestion,
+    /// `Dial(Local/${EXTEN}@<dial>,seconds)`, then `Hangup()`: the destination is reached
+    /// through the extension of the same number in the context named by the extension's
+    /// [`Extension::dial`], whose behaviour (answer, ring, busy or congestion) decides
+    /// how the `Dial()` ends; `seconds` is the `Dial()` timeout.
+    Dial,
 }
 
 /// One extension: `exten => pattern,1,...` in `[context]`.
@@ -36,11 +41,37 @@ pub struct Extension {
     pub pattern: String,
     /// What the extension does.
     pub behaviour: Behaviour,
-    /// How long it lasts: the hold after answering, the ringing, or the busy/congestion tone.
+    /// How long it lasts: the hold after answering, the ringing, the busy/congestion tone,
+    /// or the `Dial()` timeout.
     pub seconds: u64,
+    /// For [`Behaviour::Dial`], the context of the `Local` channel it dials (e.g.
+    /// `destinations`); absent for every other behaviour.
+    #[serde(default)]
+    pub dial: Option<String>,
 }
 
 impl Extension {
+    /// `exten => pattern,1,...` in `[context]` doing `behaviour` for `seconds` (not
+    /// [`Behaviour::Dial`]: see [`Extension::dialing`]).
+    pub fn new(context: &str, pattern: &str, behaviour: Behaviour, seconds: u64) -> Extension {
+        Extension {
+            context: context.to_owned(),
+            pattern: pattern.to_owned(),
+            behaviour,
+            seconds,
+            dial: None,
+        }
+    }
+
+    /// `exten => pattern,1,Dial(Local/${EXTEN}@destinations,timeout)` in `[context]`,
+    /// followed by `Hangup()`.
+    pub fn dialing(context: &str, pattern: &str, destinations: &str, timeout: u64) -> Extension {
+        Extension {
+            dial: Some(destinations.to_owned()),
+            ..Extension::new(context, pattern, Behaviour::Dial, timeout)
+        }
+    }
+
     /// How long the behaviour lasts.
     fn duration(&self) -> Duration {
         Duration::from_secs(self.seconds)
@@ -127,18 +158,74 @@ impl Reason {
     }
 }
 
+/// What a `Hangup` action on the originated channel does while the call waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnHangup {
+    /// The agent's phone rings: the Originate fails (recorded).
+    AgentRinging,
+    /// The agent's `;1` dials the destination: the `Dial()` is cancelled (recorded).
+    Dialing,
+    /// The rest of the timeline runs at once, as if the wait had ended (not recorded).
+    RunOn,
+}
+
+impl OnHangup {
+    /// The steps that replace the rest of the timeline when the originated channel is hung
+    /// up with `cause`; `None` for [`OnHangup::RunOn`].
+    pub(crate) fn steps(self, cause: u32) -> Option<Vec<Step>> {
+        use Half::{DestOne, DestTwo, One, Two};
+        use Step::*;
+        match self {
+            OnHangup::AgentRinging => Some(vec![
+                Dial("DialEnd", Some("NOANSWER")),
+                HangupRequest(Two, cause),
+                Hangup(One, cause),
+                Outcome(Reason::Failed),
+                SoftHangupRequest(Two, 16),
+                Hangup(Two, cause),
+            ]),
+            OnHangup::Dialing => Some(vec![
+                DestDial("DialEnd", Some("CANCEL")),
+                HangupRequest(DestTwo, 16),
+                Hangup(DestOne, 16),
+                SoftHangupRequest(DestTwo, 16),
+                Hangup(DestTwo, 16),
+                SoftHangupRequest(One, 16),
+                HangupRequest(Two, cause),
+                Hangup(One, cause),
+                SoftHangupRequest(Two, 16),
+                Hangup(Two, cause),
+            ]),
+            OnHangup::RunOn => None,
+        }
+    }
+}
+
 /// One step of a call's timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
-    /// Let this much simulated time pass.
-    Wait(Duration),
+    /// Let this much simulated time pass; a `Hangup` action meanwhile does what the
+    /// [`OnHangup`] says.
+    Wait(Duration, OnHangup),
     /// A `Newchannel` event for one half.
     Newchannel(Half),
-    /// The `LocalBridge` event joining the halves.
-    LocalBridge,
+    /// The `LocalBridge` event joining the halves of the pair whose `;1` is given.
+    LocalBridge(Half),
     /// `DialBegin`, `DialState` or `DialEnd` with this `DialStatus`: the originate "dials"
     /// the `;1` half.
     Dial(&'static str, Option<&'static str>),
+    /// `DialBegin`, `DialState` or `DialEnd` with this `DialStatus` of the agent's `;1`
+    /// dialing the destination's `;1`.
+    DestDial(&'static str, Option<&'static str>),
+    /// `NewCallerid` for the half (the destination's `;1`).
+    NewCallerid(Half),
+    /// `NewConnectedLine` for the half (the destination's `;2`).
+    NewConnectedLine(Half),
+    /// The half's extension is cleared (no event).
+    ClearExten(Half),
+    /// A bridge event (`BridgeCreate`, `BridgeEnter`, `BridgeLeave`, `BridgeDestroy`) with
+    /// the half entering or leaving.
+    Bridge(&'static str, Option<Half>),
     /// The half changes state, with a `Newstate` event.
     Newstate(Half, State),
     /// The half moves to another priority (no event).
@@ -179,10 +266,12 @@ impl Dialplan {
 
     /// The timeline of an Originate whose agent channel runs `agent` (`None`: the Local
     /// channel's extension does not exist), ringing at most `timeout`, then whose `;1` half
-    /// runs `target`.
+    /// runs `target`; a [`Behaviour::Dial`] target reaches `destination` (`None`: its
+    /// context has no such extension).
     pub(crate) fn plan(
         agent: Option<&Extension>,
         target: &Extension,
+        destination: Option<&Extension>,
         timeout: Duration,
     ) -> Vec<Step> {
         use Half::{One, Two};
@@ -201,10 +290,20 @@ impl Dialplan {
         let mut steps = vec![
             Newchannel(One),
             Newchannel(Two),
-            LocalBridge,
+            LocalBridge(One),
             Dial("DialBegin", None),
         ];
         match agent.behaviour {
+            Behaviour::Answer if target.behaviour == Behaviour::Dial => {
+                steps.extend([
+                    Newstate(Two, State::Up),
+                    Newstate(One, State::Up),
+                    Dial("DialEnd", Some("ANSWER")),
+                    EnterTarget,
+                    Outcome(Reason::Answered),
+                ]);
+                steps.extend(Dialplan::dial(agent, target, destination));
+            }
             Behaviour::Answer => {
                 steps.extend([
                     Newstate(Two, State::Up),
@@ -222,7 +321,7 @@ impl Dialplan {
                 if agent.duration() < target.duration() {
                     // The agent's Wait() ends first and its Hangup() ends the call.
                     steps.extend([
-                        Wait(agent.duration()),
+                        Wait(agent.duration(), OnHangup::RunOn),
                         Priority(Two, 3),
                         SoftHangupRequest(Two, 16),
                         HangupRequest(One, 16),
@@ -232,7 +331,7 @@ impl Dialplan {
                     ]);
                 } else if destination_waits {
                     steps.extend([
-                        Wait(target.duration()),
+                        Wait(target.duration(), OnHangup::RunOn),
                         Priority(One, 3),
                         SoftHangupRequest(One, 16),
                         HangupRequest(Two, 16),
@@ -242,7 +341,7 @@ impl Dialplan {
                     ]);
                 } else {
                     steps.extend([
-                        Wait(target.duration()),
+                        Wait(target.duration(), OnHangup::RunOn),
                         SoftHangupRequest(One, 16),
                         HangupRequest(Two, 0),
                         SoftHangupRequest(Two, 16),
@@ -259,7 +358,7 @@ impl Dialplan {
                 ]);
                 if timeout <= agent.duration() {
                     steps.extend([
-                        Wait(timeout),
+                        Wait(timeout, OnHangup::AgentRinging),
                         HangupRequest(Two, 19),
                         Outcome(Reason::NoAnswer),
                         Hangup(One, 19),
@@ -269,7 +368,7 @@ impl Dialplan {
                 } else {
                     // The agent's Wait() ends first and its channel falls off the dialplan.
                     steps.extend([
-                        Wait(agent.duration()),
+                        Wait(agent.duration(), OnHangup::AgentRinging),
                         SoftHangupRequest(Two, 16),
                         HangupRequest(One, 0),
                         Priority(Two, 3),
@@ -289,7 +388,9 @@ impl Dialplan {
                 Outcome(Reason::Busy),
                 Hangup(One, 0),
             ]),
-            Behaviour::Congestion => steps.extend([
+            // An agent's Local channel running `Dial()` is not simulated: it fails like a
+            // congested agent.
+            Behaviour::Congestion | Behaviour::Dial => steps.extend([
                 Dial("DialEnd", Some("CONGESTION")),
                 Newstate(Two, State::Busy),
                 HangupRequest(Two, 0),
@@ -298,6 +399,121 @@ impl Dialplan {
                 Hangup(Two, 34),
                 Outcome(Reason::Congestion),
             ]),
+        }
+        steps
+    }
+
+    /// The timeline of the answered agent's `;1` running `Dial()` (`target`) to
+    /// `destination`, until every channel hung up; the agent's own hold ends it early.
+    fn dial(agent: &Extension, target: &Extension, destination: Option<&Extension>) -> Vec<Step> {
+        use Half::{DestOne, DestTwo, One, Two};
+        use Step::*;
+        /// The agent's `;1` leaves `Dial()` for `Hangup()`, which ends both agent halves.
+        const AGENT_HANGS_UP: [Step; 6] = [
+            Priority(One, 2),
+            SoftHangupRequest(One, 16),
+            HangupRequest(Two, 16),
+            Hangup(One, 16),
+            SoftHangupRequest(Two, 16),
+            Hangup(Two, 16),
+        ];
+        let Some(destination) = destination else {
+            // Asterisk cannot create the Local channel: `Dial()` ends without any event.
+            return AGENT_HANGS_UP.to_vec();
+        };
+        let mut steps = vec![
+            Newchannel(DestOne),
+            Newchannel(DestTwo),
+            NewCallerid(DestOne),
+            NewConnectedLine(DestTwo),
+            LocalBridge(DestOne),
+            DestDial("DialBegin", None),
+        ];
+        match destination.behaviour {
+            Behaviour::Answer => {
+                steps.extend([
+                    Newstate(DestTwo, State::Up),
+                    Newstate(DestOne, State::Up),
+                    ClearExten(DestOne),
+                    DestDial("DialEnd", Some("ANSWER")),
+                    Bridge("BridgeCreate", None),
+                    Bridge("BridgeEnter", Some(DestOne)),
+                    Bridge("BridgeEnter", Some(One)),
+                    Priority(Two, 2),
+                    Priority(DestTwo, 2),
+                    // Were the agent's hold to end first, the call would end the same way
+                    // (not recorded).
+                    Wait(
+                        destination.duration().min(agent.duration()),
+                        OnHangup::RunOn,
+                    ),
+                    Priority(DestTwo, 3),
+                    SoftHangupRequest(DestTwo, 16),
+                    HangupRequest(DestOne, 16),
+                    Hangup(DestTwo, 16),
+                    Bridge("BridgeLeave", Some(DestOne)),
+                    Hangup(DestOne, 16),
+                    Bridge("BridgeLeave", Some(One)),
+                    Bridge("BridgeDestroy", None),
+                    SoftHangupRequest(One, 16),
+                    HangupRequest(Two, 16),
+                    Hangup(One, 16),
+                    SoftHangupRequest(Two, 16),
+                    Hangup(Two, 16),
+                ]);
+            }
+            Behaviour::Ring => {
+                steps.extend([
+                    Newstate(DestOne, State::Ringing),
+                    DestDial("DialState", Some("RINGING")),
+                    Priority(Two, 2),
+                    Priority(DestTwo, 2),
+                ]);
+                let rings = target.duration().min(destination.duration());
+                if agent.duration() < rings {
+                    // The agent hangs up while the destination rings (not recorded: as a
+                    // `Hangup` action would).
+                    steps.push(Wait(agent.duration(), OnHangup::Dialing));
+                    steps.extend(OnHangup::Dialing.steps(16).unwrap_or_default());
+                    return steps;
+                }
+                steps.extend([
+                    Wait(rings, OnHangup::Dialing),
+                    DestDial("DialEnd", Some("NOANSWER")),
+                    HangupRequest(DestTwo, 0),
+                    SoftHangupRequest(DestTwo, 16),
+                    Hangup(DestOne, 0),
+                    Hangup(DestTwo, 0),
+                ]);
+                steps.extend(AGENT_HANGS_UP);
+            }
+            Behaviour::Busy => steps.extend([
+                DestDial("DialEnd", Some("BUSY")),
+                HangupRequest(DestTwo, 0),
+                Hangup(DestOne, 0),
+                Priority(One, 2),
+                SoftHangupRequest(One, 16),
+                HangupRequest(Two, 16),
+                SoftHangupRequest(Two, 16),
+                Newstate(DestTwo, State::Busy),
+                Hangup(Two, 16),
+                SoftHangupRequest(DestTwo, 16),
+                Hangup(DestTwo, 17),
+                Hangup(One, 16),
+            ]),
+            // A destination that dials again is refused by `Config::validate`; were one
+            // planned, it would end like a congested one.
+            Behaviour::Congestion | Behaviour::Dial => {
+                steps.extend([
+                    Newstate(DestTwo, State::Busy),
+                    DestDial("DialEnd", Some("CONGESTION")),
+                    HangupRequest(DestTwo, 0),
+                    Hangup(DestOne, 0),
+                    SoftHangupRequest(DestTwo, 16),
+                    Hangup(DestTwo, 34),
+                ]);
+                steps.extend(AGENT_HANGS_UP);
+            }
         }
         steps
     }
@@ -360,14 +576,9 @@ mod tests {
 
     #[test]
     fn a_ringing_agent_rings_until_the_shorter_of_timeout_and_ring() {
-        let ring = Extension {
-            context: "agents".into(),
-            pattern: "19".into(),
-            behaviour: Behaviour::Ring,
-            seconds: 120,
-        };
-        let steps = Dialplan::plan(Some(&ring), &ring, Duration::from_secs(3));
-        assert!(steps.contains(&Step::Wait(Duration::from_secs(3))));
+        let ring = Extension::new("agents", "19", Behaviour::Ring, 120);
+        let steps = Dialplan::plan(Some(&ring), &ring, None, Duration::from_secs(3));
+        assert!(steps.contains(&Step::Wait(Duration::from_secs(3), OnHangup::AgentRinging)));
         assert!(steps.contains(&Step::Outcome(Reason::NoAnswer)));
     }
 }

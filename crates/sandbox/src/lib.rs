@@ -7,6 +7,14 @@
 //! test or the app can switch between the two. Calls unfold on Asterisk's timings, divided
 //! by [`Config::speed`]. [`Faults`] inject what a real Asterisk cannot produce on demand.
 //!
+//! [`Config::dialing`] is shaped like production click-to-dial (and
+//! `clickdial_testsupport::DIALPLAN`): the destination is reached with
+//! `Dial(Local/${EXTEN}@destinations,10)` ([`Behaviour::Dial`], [`Extension::dialing`]), so
+//! a call shows `DialBegin`/`DialState`/`DialEnd`, a bridge once the destination answers,
+//! and the destination's busy, congestion or no answer in `DialEnd`. The `Hangup` action
+//! (write class `call` or `system`) hangs up an originated channel by name, `Uniqueid` or
+//! `/regex/`, with Asterisk's events while the agent rings or the destination is dialed.
+//!
 //! ```
 //! use clickdial_sandbox::{Config, Sandbox};
 //!
@@ -21,7 +29,8 @@
 //! The binary serves the same from a shell: `clickdial-sandbox --listen 127.0.0.1:5038
 //! [--speed N] [--config FILE]`, where FILE is TOML with any of [`Config`]'s `banner`,
 //! `speed`, `[[accounts]]` and `[[extensions]]` (e.g. `context = "agents"`,
-//! `pattern = "_1[0-8]"`, `behaviour = "answer"`, `seconds = 20`).
+//! `pattern = "_1[0-8]"`, `behaviour = "answer"`, `seconds = 20`; or `behaviour = "dial"`,
+//! `seconds = 10`, `dial = "destinations"` for `Dial(Local/${EXTEN}@destinations,10)`).
 //!
 //! Every event sequence, header and message was copied from transcripts of the real
 //! Asterisk 22.10.1 (in `tests/data/`, checked by `tests/recordings.rs`), and
@@ -49,7 +58,18 @@
 //!   answered channel that hangs up after `Wait`'s seconds (any other application: at
 //!   once), its events showing an empty `Context` and `Exten` (not recorded).
 //! - Timelines not in the recordings are extrapolated from the nearest recorded one: a
-//!   `ring` destination ends like an answered one.
+//!   `ring` destination ends like an answered one; an agent whose hold ends while its
+//!   destination rings ends like a `Hangup` of the originated channel, and while connected
+//!   like the destination hanging up; a destination whose ring ends before the `Dial()`
+//!   timeout ends like the timeout; a `Dial()` to an extension its context lacks ends
+//!   without dial events (Asterisk: `CHANUNAVAIL`); an agent extension that dials fails
+//!   like a congested agent; a `Dial()` whose context dials again is refused by
+//!   [`Config::from_toml`].
+//! - `Hangup` reaches only originated channels (`;1` of the agent's pair), not the other
+//!   halves or the destination's channels. A `Hangup` while a call is answered ends it at
+//!   once with its recorded end (cause 16, not the requested `Cause`). An invalid `/regex/`
+//!   is answered `Regex compile failed on: ...` (not recorded), and Rust's regex syntax
+//!   stands in for POSIX extended regular expressions.
 //! - A dialplan extension is one behaviour (answer and hold, ring, busy, congestion) with a
 //!   duration, not a list of applications. Exact extensions win over patterns; patterns
 //!   are tried in configuration order, not by Asterisk's specificity.

@@ -1,14 +1,15 @@
 //! The Originate action: its headers checked as Asterisk checks them, then the call run
 //! step by step on its own task, publishing events and reporting the outcome.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use clickdial_ami::Message;
 use tokio::sync::oneshot;
 
-use crate::channels::{self, LocalPair, OriginateOutcome};
+use crate::channels::{self, Half, LocalPair, OriginateOutcome};
 use crate::dialplan::{Behaviour, Dialplan, Extension, Reason, Step};
-use crate::pbx::Pbx;
+use crate::pbx::{LiveChannel, Pbx};
 
 /// Asterisk's default ring timeout for an Originate without `Timeout`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -125,18 +126,18 @@ impl Call {
                 .lookup(context, exten)
                 .cloned()
                 .ok_or("Extension does not exist.")?,
-            Target::Application { application, data } => Extension {
-                context: String::new(),
-                pattern: String::new(),
-                behaviour: Behaviour::Answer,
-                seconds: if application.eq_ignore_ascii_case("Wait") {
+            Target::Application { application, data } => Extension::new(
+                "",
+                "",
+                Behaviour::Answer,
+                if application.eq_ignore_ascii_case("Wait") {
                     data.trim()
                         .parse::<f64>()
                         .map_or(0, |s| s.max(0.0).round() as u64)
                 } else {
                     0
                 },
-            },
+            ),
         };
         let Some(local) = request.channel.strip_prefix("Local/") else {
             // Only Local channels exist here: any other technology fails to be called.
@@ -149,7 +150,16 @@ impl Call {
         let local = local.split('/').next().unwrap_or(local);
         let (exten, context) = local.split_once('@').unwrap_or((local, "default"));
         let agent = pbx.dialplan().lookup(context, exten);
-        let steps = Dialplan::plan(agent, &target, request.timeout);
+        let dialed = match (&target.dial, &request.target) {
+            (Some(dial_context), Target::Extension { exten, .. }) => Some((
+                dial_context.clone(),
+                exten.clone(),
+                pbx.dialplan().lookup(dial_context, exten),
+            )),
+            _ => None,
+        };
+        let destination = dialed.as_ref().and_then(|(_, _, d)| *d);
+        let steps = Dialplan::plan(agent, &target, destination, request.timeout);
         let uniqueids = match &request.channel_id {
             Some(id) => (
                 id.clone(),
@@ -164,7 +174,14 @@ impl Call {
             Target::Extension { context, exten } => (context.clone(), exten.clone()),
             Target::Application { .. } => (String::new(), String::new()),
         };
-        let pair = LocalPair::new(pbx.next_pair(), exten, context, uniqueids, target_location);
+        let mut pair = LocalPair::new(pbx.next_pair(), exten, context, uniqueids, target_location);
+        let dials = steps
+            .iter()
+            .any(|s| matches!(s, Step::Newchannel(Half::DestOne)));
+        if let Some((dial_context, dial_exten, _)) = dialed.filter(|_| dials) {
+            let uniqueids = (pbx.next_uniqueid(), pbx.next_uniqueid());
+            pair = pair.with_destination(pbx.next_pair(), &dial_exten, &dial_context, uniqueids);
+        }
         Ok(Call {
             request,
             pair: Some(pair),
@@ -178,11 +195,28 @@ impl Call {
     }
 
     /// Runs the call: waits scaled by the speed, publishes its events and sends the outcome
-    /// to `outcome` (a synchronous Originate) or as `OriginateResponse` (an async one).
+    /// to `outcome` (a synchronous Originate) or as `OriginateResponse` (an async one). The
+    /// originated channel can be hung up (the `Hangup` action) from its `Newchannel` to its
+    /// `Hangup`.
     pub(crate) async fn run(mut self, pbx: &Pbx, mut outcome: Option<oneshot::Sender<Reason>>) {
-        for step in std::mem::take(&mut self.steps) {
-            if let Step::Wait(duration) = step {
-                tokio::time::sleep(pbx.config().scaled(duration)).await;
+        let mut steps: VecDeque<Step> = std::mem::take(&mut self.steps).into();
+        let mut live: Option<LiveChannel<'_>> = None;
+        while let Some(step) = steps.pop_front() {
+            if let Step::Wait(duration, on_hangup) = step {
+                let sleep = tokio::time::sleep(pbx.config().scaled(duration));
+                let hung_up = match &mut live {
+                    Some(channel) => tokio::select! {
+                        () = sleep => None,
+                        cause = channel.hangup_requested() => Some(cause),
+                    },
+                    None => {
+                        sleep.await;
+                        None
+                    }
+                };
+                if let Some(replacement) = hung_up.and_then(|cause| on_hangup.steps(cause)) {
+                    steps = replacement.into();
+                }
                 continue;
             }
             if let Step::Outcome(reason) = step {
@@ -199,9 +233,26 @@ impl Call {
                 continue;
             };
             let event = match step {
-                Step::Newchannel(half) => Some(pair.newchannel(half)),
-                Step::LocalBridge => Some(pair.local_bridge()),
+                Step::Newchannel(half) => {
+                    if half == Half::One {
+                        live =
+                            Some(pbx.register_channel(
+                                pair.originated_name(),
+                                pair.originated_uniqueid(),
+                            ));
+                    }
+                    Some(pair.newchannel(half))
+                }
+                Step::LocalBridge(one) => Some(pair.local_bridge(one)),
                 Step::Dial(name, status) => Some(pair.dial(name, status)),
+                Step::DestDial(name, status) => Some(pair.dest_dial(name, status)),
+                Step::NewCallerid(half) => Some(pair.new_caller_id(half)),
+                Step::NewConnectedLine(half) => Some(pair.new_connected_line(half)),
+                Step::ClearExten(half) => {
+                    pair.clear_exten(half);
+                    None
+                }
+                Step::Bridge(name, half) => Some(pair.bridge(name, half, &pbx.new_bridge_id())),
                 Step::Newstate(half, state) => {
                     pair.set_state(half, state);
                     Some(pair.newstate(half))
@@ -220,8 +271,14 @@ impl Call {
                 Step::SoftHangupRequest(half, cause) => {
                     Some(pair.hangup_request("SoftHangupRequest", half, cause))
                 }
-                Step::Hangup(half, cause) => Some(pair.hangup(half, cause)),
-                Step::Wait(_) | Step::Outcome(_) => None,
+                Step::Hangup(half, cause) => {
+                    if half == Half::One {
+                        // Gone from Asterisk's channel list: a `Hangup` now finds nothing.
+                        live = None;
+                    }
+                    Some(pair.hangup(half, cause))
+                }
+                Step::Wait(..) | Step::Outcome(_) => None,
             };
             if let Some(event) = event {
                 pbx.publish(event);
@@ -252,7 +309,6 @@ impl Call {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channels::Half;
 
     /// The halves hung up, in order.
     fn halves(steps: &[Step]) -> Vec<Half> {
@@ -313,12 +369,8 @@ mod tests {
     fn a_missing_agent_hangs_up_both_halves() {
         let steps = Dialplan::plan(
             None,
-            &Extension {
-                context: "c".into(),
-                pattern: "1".into(),
-                behaviour: Behaviour::Answer,
-                seconds: 1,
-            },
+            &Extension::new("c", "1", Behaviour::Answer, 1),
+            None,
             DEFAULT_TIMEOUT,
         );
         assert_eq!(halves(&steps), [Half::Two, Half::One]);

@@ -18,7 +18,7 @@ use crate::channels::message;
 use crate::config::Account;
 use crate::faults::{EventFlood, Faults, Interruption, Output, Point};
 use crate::originate::{Call, Request};
-use crate::pbx::Pbx;
+use crate::pbx::{Pbx, Selector, random_u64};
 
 /// How long a failed login waits before it is answered and the connection closed.
 const FAILED_LOGIN_DELAY: Duration = Duration::from_secs(1);
@@ -47,8 +47,8 @@ const CLASSES: &[&str] = &[
     "all",
 ];
 
-/// The actions the sandbox runs: name, synopsis and the write class needed (if any), as
-/// `ListCommands` shows them.
+/// The actions the sandbox runs: name, synopsis and the write classes of which one is
+/// needed (if any), as `ListCommands` shows them.
 const ACTIONS: &[(&str, &str, Option<&str>)] = &[
     ("BridgeList", "Get a list of bridges in the system.", None),
     (
@@ -58,6 +58,7 @@ const ACTIONS: &[(&str, &str, Option<&str>)] = &[
     ),
     ("Challenge", "Generate Challenge for MD5 Auth.", None),
     ("Events", "Control Event Flow.", None),
+    ("Hangup", "Hangup channel.", Some("system,call")),
     ("ListCommands", "List available manager commands.", None),
     ("Login", "Login Manager.", None),
     ("Logoff", "Logoff Manager.", None),
@@ -73,7 +74,6 @@ const UNSIMULATED: &[(&str, &[&str])] = &[
     ("CoreStatus", &["system", "reporting"]),
     ("ExtensionStateList", &["call", "reporting"]),
     ("Getvar", &["call", "reporting"]),
-    ("Hangup", &["system", "call"]),
     ("Redirect", &["call"]),
     ("Setvar", &["call"]),
     ("Status", &["system", "call", "reporting"]),
@@ -289,8 +289,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<R, W> {
             return self.respond(error(id, "Permission denied")).await;
         };
         let account = login.account.clone();
-        if let Some((_, _, Some(class))) = ACTIONS.iter().find(|(n, _, _)| is(n))
-            && !account.can_write(class)
+        if let Some((_, _, Some(classes))) = ACTIONS.iter().find(|(n, _, _)| is(n))
+            && !may_write(&account, classes)
         {
             return self.respond(error(id, "Permission denied")).await;
         }
@@ -315,7 +315,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<R, W> {
         } else if is("ListCommands") {
             let lines: Vec<(String, String)> = ACTIONS
                 .iter()
-                .filter(|(_, _, class)| class.is_none_or(|c| account.can_write(c)))
+                .filter(|(_, _, classes)| classes.is_none_or(|c| may_write(&account, c)))
                 .map(|(n, synopsis, class)| {
                     let privilege = class.map_or("<none>".to_owned(), |c| format!("{c},all"));
                     ((*n).to_owned(), format!("{synopsis}  (Priv: {privilege})"))
@@ -351,6 +351,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<R, W> {
             .await
         } else if is("Originate") {
             self.originate(id, action).await
+        } else if is("Hangup") {
+            self.hangup(id, action).await
         } else {
             let text = format!(
                 "Invalid/unknown command: {name}. Use Action: ListCommands to show available \
@@ -514,6 +516,52 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<R, W> {
         }
     }
 
+    /// `Hangup`: the channel named by `Channel` (its name or `Uniqueid`), or every channel
+    /// whose name matches `Channel: /regex/`, hung up with `Cause` (0 when absent or
+    /// invalid, as Asterisk does).
+    async fn hangup(&mut self, id: Option<&str>, action: &Message) -> Flow {
+        let Some(channel) = action.get("Channel").filter(|c| !c.is_empty()) else {
+            return self.respond(error(id, "No channel specified")).await;
+        };
+        let cause = action
+            .get("Cause")
+            .and_then(|c| c.trim().parse::<u32>().ok())
+            .filter(|c| *c <= 127)
+            .unwrap_or(0);
+        let pattern = channel
+            .strip_prefix('/')
+            .and_then(|c| c.strip_suffix('/'))
+            .filter(|_| channel.len() > 1);
+        let Some(pattern) = pattern else {
+            let hung = self
+                .pbx
+                .hang_up(&Selector::Exact(channel.to_owned()), cause);
+            return if hung.is_empty() {
+                self.respond(error(id, "No such channel")).await
+            } else {
+                self.respond(response("Success", id, &[("Message", "Channel Hungup")]))
+                    .await
+            };
+        };
+        let Ok(regex) = regex::Regex::new(pattern) else {
+            return self
+                .respond(error(id, &format!("Regex compile failed on: {pattern}")))
+                .await;
+        };
+        let hung = self.pbx.hang_up(&Selector::Pattern(regex), cause);
+        let items: Vec<Vec<(&str, &str)>> = hung
+            .iter()
+            .map(|name| vec![("Event", "ChannelHungup"), ("Channel", name.as_str())])
+            .collect();
+        self.list(
+            id,
+            "Channels hung up will follow",
+            "ChannelsHungupListComplete",
+            &items,
+        )
+        .await
+    }
+
     /// Writes a published event if the session wants it.
     async fn forward(&mut self, event: Option<Message>) -> Flow {
         let Some(event) = event else {
@@ -595,6 +643,11 @@ async fn flood_tick(flood: &mut Option<(Interval, u64)>) {
     }
 }
 
+/// Whether `account` may run an action needing any of the comma-separated `classes`.
+fn may_write(account: &Account, classes: &str) -> bool {
+    classes.split(',').any(|c| account.can_write(c))
+}
+
 /// A response: `Response: kind`, the `ActionID` if the action had one, then `headers`.
 fn response(kind: &str, id: Option<&str>, headers: &[(&str, &str)]) -> Message {
     let mut all = vec![("Response", kind)];
@@ -608,18 +661,6 @@ fn response(kind: &str, id: Option<&str>, headers: &[(&str, &str)]) -> Message {
 /// An error response with Asterisk's `Message`.
 fn error(id: Option<&str>, text: &str) -> Message {
     response("Error", id, &[("Message", text)])
-}
-
-/// A random number from the standard library's randomly keyed hasher.
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@
 //! must be the same: the action's result, the `CallProgress` steps with their end reason,
 //! and the event names in order for each channel of the call.
 //!
+//! The `dial_*` and `hangup_*` scenarios run with `tests/data/dialing.extensions.conf` (the
+//! destination reached with `Dial()`, as `clickdial_testsupport::DIALPLAN`) and
+//! `dialing.manager.conf` (with the `operator` account, which may hang up) on Asterisk,
+//! and the matching sandbox configuration.
+//!
 //! Both run in real time (speed 1), so the comparison includes which events arrive within
 //! a scenario's window; an answered call holds 20 s, so its scenarios watch the first
 //! seconds only (`tests/recordings.rs` checks the hangups against transcripts).
@@ -16,7 +21,7 @@ use clickdial_ami::{
     Action, CallEnd, CallProgress, Client, Config as ClientConfig, ConnectError, EndReason, Error,
     Event, EventStream, Leg, Originate, Value,
 };
-use clickdial_sandbox::{Config, Sandbox};
+use clickdial_sandbox::{Behaviour, Config, Sandbox};
 use clickdial_testsupport::Pbx;
 use tokio::time::{Instant, timeout};
 
@@ -112,12 +117,13 @@ fn key(event: &Event, channel_id: &str, action_id: Option<&str>) -> Option<Strin
         .iter()
         .find_map(|h| event.get(h))
         .unwrap_or("");
-    Some(
-        channel
-            .rsplit_once(';')
-            .map_or("?", |(_, half)| half)
-            .to_owned(),
-    )
+    let half = channel.rsplit_once(';').map_or("?", |(_, half)| half);
+    // The destination's Local pair, which `Dial()` creates, is told apart from the agent's.
+    Some(if channel.contains("@destinations-") {
+        format!("dest {half}")
+    } else {
+        half.to_owned()
+    })
 }
 
 /// Collects the call's events received so far, after letting stragglers arrive.
@@ -173,6 +179,68 @@ async fn call(
     let (channel_id, action_id) = (call.channel_id().to_owned(), call.action_id().to_owned());
     observed.events = collect(&mut events, &channel_id, Some(&action_id)).await;
     observed
+}
+
+/// An async Originate by `operator` of `Local/{agent}@agents` to `exten`, hung up with the
+/// `Hangup` action (by its `Uniqueid`) after `hangup_after` if given, followed for `window`.
+async fn dial_call(
+    addr: SocketAddr,
+    agent: &str,
+    exten: &str,
+    hangup_after: Option<Duration>,
+    window: Duration,
+) -> Observed {
+    let client = connect(addr, "operator").await;
+    let mut events = client.events();
+    let originate = Originate::extension(
+        v(&format!("Local/{agent}@agents")),
+        v("extensiones-locales"),
+        v(exten),
+        1,
+    )
+    .timeout(Duration::from_secs(30));
+    let mut observed = Observed::default();
+    let mut call = match client.originate(originate).await {
+        Ok(call) => call,
+        Err(e) => {
+            observed.result = describe(&e);
+            return observed;
+        }
+    };
+    let (channel_id, action_id) = (call.channel_id().to_owned(), call.action_id().to_owned());
+    let deadline = Instant::now() + window;
+    let mut results = vec!["ok".to_owned()];
+    if let Some(after) = hangup_after {
+        let hangup_at = Instant::now() + after;
+        while let Ok(Some(step)) = timeout(hangup_at - Instant::now(), call.next()).await {
+            observed.progress.push(step);
+        }
+        let hangup = Action::named("Hangup").with("Channel", v(&channel_id));
+        results.push(match client.send(hangup).await {
+            Ok(response) => format!("hangup: {}", response.get("Message").unwrap_or("")),
+            Err(e) => describe(&e),
+        });
+    }
+    observed.result = results.join("\n");
+    while let Ok(Some(step)) = timeout(deadline - Instant::now(), call.next()).await {
+        observed.progress.push(step);
+    }
+    observed.events = collect(&mut events, &channel_id, Some(&action_id)).await;
+    observed
+}
+
+/// The sandbox configuration matching `dialing.extensions.conf`: [`Config::dialing`] with
+/// `clickdial_testsupport::DIALPLAN`'s holds (agents 20 s, destinations 2 s).
+fn recorded_dialing() -> Config {
+    let mut config = Config::dialing();
+    for e in &mut config.extensions {
+        match (e.context.as_str(), e.behaviour) {
+            ("agents", Behaviour::Answer) => e.seconds = 20,
+            ("destinations", Behaviour::Answer) => e.seconds = 2,
+            _ => {}
+        }
+    }
+    config
 }
 
 /// A synchronous Originate: the response waits for the outcome.
@@ -262,7 +330,45 @@ fn ended(leg: Leg, reason: EndReason) -> CallProgress {
 
 /// The suite: each scenario runs against the sandbox and is checked, and with a real
 /// Asterisk against both, whose observations must agree but for Asterisk's own races.
+/// `dialing` scenarios use the `Dial()` dialplan and the `operator` account.
 macro_rules! scenario {
+    (dialing $name:ident, |$addr:ident| $run:expr, |$observed:ident| $check:block) => {
+        mod $name {
+            use super::*;
+
+            async fn run($addr: SocketAddr) -> Observed {
+                $run
+            }
+
+            fn check($observed: &Observed) $check
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_the_sandbox() {
+                let sandbox = Sandbox::start(recorded_dialing()).await.unwrap();
+                check(&run(sandbox.local_addr()).await);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
+            async fn asterisk_and_sandbox_agree() {
+                let pbx = tokio::task::spawn_blocking(|| {
+                    Pbx::builder()
+                        .conf("extensions.conf", include_str!("data/dialing.extensions.conf"))
+                        .conf("manager.conf", include_str!("data/dialing.manager.conf"))
+                        .start()
+                })
+                .await
+                .unwrap()
+                .expect("Asterisk starts");
+                let sandbox = Sandbox::start(recorded_dialing()).await.unwrap();
+                let (asterisk, simulated) =
+                    tokio::join!(run(pbx.ami_addr()), run(sandbox.local_addr()));
+                check(&simulated);
+                let (asterisk, simulated) = (asterisk.without_races(), simulated.without_races());
+                assert_eq!(asterisk, simulated, "Asterisk (left) and the sandbox (right) differ");
+            }
+        }
+    };
     ($name:ident, |$addr:ident| $run:expr, |$observed:ident| $check:block) => {
         mod $name {
             use super::*;
@@ -546,3 +652,160 @@ scenario!(session_actions, |addr| session(addr).await, |o| {
         o.events
     );
 });
+
+scenario!(
+    dialing dial_destination_answers,
+    |addr| dial_call(addr, "10", "93200900", None, Duration::from_secs(5)).await,
+    |o| {
+        assert_eq!(o.result, "ok");
+        assert_eq!(
+            o.progress,
+            [
+                CallProgress::Queued,
+                CallProgress::AgentAnswered,
+                CallProgress::DestinationRinging,
+                CallProgress::Connected,
+                ended(Leg::Destination, EndReason::Answered)
+            ]
+        );
+        assert_eq!(o.events["dest 1"].last().map(String::as_str), Some("Hangup"));
+    }
+);
+
+scenario!(
+    dialing dial_destination_busy,
+    |addr| dial_call(addr, "10", "90001", None, Duration::from_secs(3)).await,
+    |o| {
+        assert_eq!(
+            o.progress,
+            [
+                CallProgress::Queued,
+                CallProgress::AgentAnswered,
+                CallProgress::DestinationRinging,
+                ended(Leg::Destination, EndReason::Busy)
+            ]
+        );
+    }
+);
+
+scenario!(
+    dialing dial_destination_congested,
+    |addr| dial_call(addr, "10", "90011", None, Duration::from_secs(3)).await,
+    |o| {
+        assert_eq!(
+            o.progress,
+            [
+                CallProgress::Queued,
+                CallProgress::AgentAnswered,
+                CallProgress::DestinationRinging,
+                ended(Leg::Destination, EndReason::Congestion)
+            ]
+        );
+    }
+);
+
+scenario!(
+    dialing dial_destination_does_not_answer,
+    |addr| dial_call(addr, "10", "90021", None, Duration::from_secs(13)).await,
+    |o| {
+        assert_eq!(
+            o.progress,
+            [
+                CallProgress::Queued,
+                CallProgress::AgentAnswered,
+                CallProgress::DestinationRinging,
+                ended(Leg::Destination, EndReason::NoAnswer)
+            ]
+        );
+    }
+);
+
+scenario!(
+    dialing hangup_while_the_agent_rings,
+    |addr| dial_call(
+        addr,
+        "19",
+        "93200900",
+        Some(Duration::from_secs(1)),
+        Duration::from_secs(3)
+    )
+    .await,
+    |o| {
+        assert_eq!(o.result, "ok\nhangup: Channel Hungup");
+        assert_eq!(o.progress[..2], [CallProgress::Queued, CallProgress::AgentRinging]);
+        assert!(
+            matches!(
+                o.progress[2..],
+                [CallProgress::Ended(CallEnd {
+                    leg: Leg::Agent,
+                    reason: EndReason::Failed { .. }
+                })]
+            ),
+            "{:?}",
+            o.progress
+        );
+    }
+);
+
+scenario!(
+    dialing hangup_while_dialing,
+    |addr| dial_call(
+        addr,
+        "10",
+        "90021",
+        Some(Duration::from_secs(1)),
+        Duration::from_secs(3)
+    )
+    .await,
+    |o| {
+        assert_eq!(o.result, "ok\nhangup: Channel Hungup");
+        assert_eq!(
+            o.progress[..3],
+            [
+                CallProgress::Queued,
+                CallProgress::AgentAnswered,
+                CallProgress::DestinationRinging
+            ]
+        );
+        assert!(matches!(o.progress[3..], [CallProgress::Ended(_)]), "{:?}", o.progress);
+        assert_eq!(o.events["1"].last().map(String::as_str), Some("Hangup"));
+    }
+);
+
+scenario!(
+    dialing hangup_errors,
+    |addr| {
+        let mut results = Vec::new();
+        for user in ["operator", "clickdial"] {
+            let client = connect(addr, user).await;
+            for channel in [Some("Local/19@agents-00000000;1"), Some("no-such-id"), None] {
+                let mut hangup = Action::named("Hangup");
+                if let Some(channel) = channel {
+                    hangup = hangup.with("Channel", v(channel));
+                }
+                results.push(client.send(hangup).await.map_or_else(
+                    |e| describe(&e),
+                    |r| r.get("Message").unwrap_or("").to_owned(),
+                ));
+            }
+        }
+        Observed {
+            result: results.join("\n"),
+            ..Observed::default()
+        }
+    },
+    |o| {
+        let lines: Vec<&str> = o.result.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "refused: No such channel",
+                "refused: No such channel",
+                "refused: No channel specified",
+                "permission denied: Hangup",
+                "permission denied: Hangup",
+                "permission denied: Hangup",
+            ]
+        );
+    }
+);

@@ -27,6 +27,8 @@ struct Replay {
     file: &'static str,
     /// Whether it was recorded with `extra-agents.extensions.conf`.
     extra_agents: bool,
+    /// Whether it was recorded with `dialing.extensions.conf` and `dialing.manager.conf`.
+    dialing: bool,
     /// The sandbox's speed: [`SPEED`], or 1 where the recording stops in the middle of a
     /// call.
     speed: f64,
@@ -64,6 +66,7 @@ const fn call(file: &'static str, actions: &'static [&'static str]) -> Replay {
     Replay {
         file,
         extra_agents: false,
+        dialing: false,
         speed: SPEED,
         actions,
         skip: &[],
@@ -91,6 +94,7 @@ const REPLAYS: &[Replay] = &[
     Replay {
         file: "md5.ami",
         extra_agents: false,
+        dialing: false,
         speed: SPEED,
         actions: &[
             "Action: Challenge|ActionID: c1|AuthType: MD5",
@@ -262,6 +266,7 @@ const REPLAYS: &[Replay] = &[
     Replay {
         file: "malformed.ami",
         extra_agents: false,
+        dialing: false,
         speed: SPEED,
         actions: &[
             LOGIN,
@@ -306,23 +311,133 @@ const REPLAYS: &[Replay] = &[
             ],
         )
     },
+    dialing(
+        "dial_answer.ami",
+        &[
+            LOGIN,
+            originate!("10", "extensiones-locales", "93200900", "3000", "true"),
+        ],
+    ),
+    dialing(
+        "dial_busy.ami",
+        &[
+            LOGIN,
+            originate!("10", "extensiones-locales", "90001", "3000", "true"),
+        ],
+    ),
+    dialing(
+        "dial_congestion.ami",
+        &[
+            LOGIN,
+            originate!("10", "extensiones-locales", "90011", "3000", "true"),
+        ],
+    ),
+    dialing(
+        "dial_noanswer.ami",
+        &[
+            LOGIN,
+            originate!("10", "extensiones-locales", "90021", "3000", "true"),
+        ],
+    ),
+    Replay {
+        speed: 1.0,
+        ..dialing(
+            "hangup_ringing.ami",
+            &[
+                OPERATOR,
+                originate!("19", "extensiones-locales", "93200900", "30000", "true"),
+                "Action: Hangup|ActionID: h1|Channel: Local/19@agents-00000000;1",
+            ],
+        )
+    },
+    Replay {
+        speed: 1.0,
+        ..dialing(
+            "hangup_uniqueid.ami",
+            &[
+                OPERATOR,
+                originate!("19", "extensiones-locales", "93200900", "30000", "true"),
+                "Action: Hangup|ActionID: h1|Channel: chan-1",
+            ],
+        )
+    },
+    Replay {
+        speed: 1.0,
+        ..dialing(
+            "hangup_regex.ami",
+            &[
+                OPERATOR,
+                originate!("19", "extensiones-locales", "93200900", "30000", "true"),
+                "Action: Hangup|ActionID: h1|Channel: /^Local/19@agents-.*;1$/|Cause: 21",
+            ],
+        )
+    },
+    Replay {
+        speed: 1.0,
+        ..dialing(
+            "hangup_dialing.ami",
+            &[
+                OPERATOR,
+                originate!("10", "extensiones-locales", "90021", "3000", "true"),
+                "Action: Hangup|ActionID: h1|Channel: chan-1",
+            ],
+        )
+    },
+    Replay {
+        skip: &["lc"],
+        ..dialing(
+            "hangup_errors.ami",
+            &[
+                OPERATOR,
+                "Action: Hangup|ActionID: h1|Channel: Local/19@agents-00000000;1",
+                "Action: Hangup|ActionID: h2",
+                "Action: Hangup|ActionID: h3|Channel: /^nothing-matches$/",
+                "Action: Hangup|ActionID: h4|Channel: chan-1",
+                "Action: ListCommands|ActionID: lc",
+            ],
+        )
+    },
+    dialing(
+        "hangup_denied.ami",
+        &[LOGIN, "Action: Hangup|ActionID: h1|Channel: chan-1"],
+    ),
 ];
 
-/// The default configuration, plus the agents of `extra-agents.extensions.conf` if asked.
-fn config(extra_agents: bool, speed: f64) -> Config {
-    let mut config = Config::default().speed(speed);
-    if extra_agents {
+/// The `operator` account of `dialing.manager.conf`, which may also hang up.
+const OPERATOR: &str = "Action: Login|ActionID: l1|Username: operator|Secret: operator-secret";
+
+/// A scenario recorded with `dialing.extensions.conf`.
+const fn dialing(file: &'static str, actions: &'static [&'static str]) -> Replay {
+    Replay {
+        dialing: true,
+        ..call(file, actions)
+    }
+}
+
+/// The configuration a replay was recorded with.
+fn config(replay: &Replay) -> Config {
+    if replay.dialing {
+        // `dialing.extensions.conf`: Config::dialing() with testsupport's holds.
+        let mut config = Config::dialing().speed(replay.speed);
+        for e in &mut config.extensions {
+            match (e.context.as_str(), e.behaviour) {
+                ("agents", Behaviour::Answer) => e.seconds = 20,
+                ("destinations", Behaviour::Answer) => e.seconds = 2,
+                _ => {}
+            }
+        }
+        return config;
+    }
+    let mut config = Config::default().speed(replay.speed);
+    if replay.extra_agents {
         for (pattern, behaviour, seconds) in [
             ("21", Behaviour::Congestion, 5),
             ("22", Behaviour::Answer, 2),
             ("23", Behaviour::Ring, 2),
         ] {
-            config.extensions.push(Extension {
-                context: "agents".into(),
-                pattern: pattern.into(),
-                behaviour,
-                seconds,
-            });
+            config
+                .extensions
+                .push(Extension::new("agents", pattern, behaviour, seconds));
         }
     }
     config
@@ -345,7 +460,7 @@ fn parse(bytes: &[u8]) -> (String, Vec<Message>) {
 
 /// A value with what changes between runs replaced.
 fn normalize(name: &str, value: &str) -> String {
-    if ["Timestamp", "Challenge"]
+    if ["Timestamp", "Challenge", "BridgeUniqueid"]
         .iter()
         .any(|n| n.eq_ignore_ascii_case(name))
     {
@@ -503,9 +618,7 @@ async fn the_sandbox_writes_what_asterisk_wrote() {
     for (i, r) in REPLAYS.iter().enumerate() {
         let recorded = std::fs::read(data.join(r.file)).unwrap();
         runs.spawn(async move {
-            let sandbox = Sandbox::start(config(r.extra_agents, r.speed))
-                .await
-                .unwrap();
+            let sandbox = Sandbox::start(config(r)).await.unwrap();
             let expected = parse(&recorded).1.len();
             (i, replay(&sandbox, r.actions, expected).await, recorded)
         });

@@ -7,7 +7,11 @@
 
 Use a fresh Asterisk per recording, so that Local channels are numbered from 00000000.
 The agent* scenarios 21-23 need `--conf DIR` with extra-agents.extensions.conf copied to
-DIR/extensions.conf. The actions of each scenario are the ones tests/recordings.rs replays.
+DIR/extensions.conf. The dial_* and hangup_* scenarios need `--conf DIR` with dialing.extensions.conf copied to
+DIR/extensions.conf (testsupport's DIALPLAN plus a ringing destination, 9002X) and
+dialing.manager.conf to DIR/manager.conf (the default accounts plus `operator`, which may
+also run Hangup). A number among a scenario's actions is a pause of that many seconds.
+The actions of each scenario are the ones tests/recordings.rs replays.
 """
 import hashlib
 import re
@@ -15,6 +19,7 @@ import socket
 import sys
 import time
 
+OPERATOR = ["Action: Login", "ActionID: l1", "Username: operator", "Secret: operator-secret"]
 LOGIN = ["Action: Login", "ActionID: l1", "Username: clickdial", "Secret: clickdial-secret"]
 
 
@@ -89,6 +94,24 @@ SCENARIOS = {
     "agentcongestion": ([LOGIN, originate("21", "93200900", timeout="30000")], 2),
     "agenthangsup": ([LOGIN, originate("22", "93200900", timeout="30000")], 4),
     "agentstopsringing": ([LOGIN, originate("23", "93200900", timeout="30000")], 4),
+    "dial_answer": ([LOGIN, originate("10", "93200900")], 5),
+    "dial_busy": ([LOGIN, originate("10", "90001")], 4),
+    "dial_congestion": ([LOGIN, originate("10", "90011")], 4),
+    "dial_noanswer": ([LOGIN, originate("10", "90021")], 12),
+    "hangup_ringing": ([OPERATOR, originate("19", "93200900", timeout="30000"), 1,
+                        ["Action: Hangup", "ActionID: h1", "Channel: Local/19@agents-00000000;1"]], 2),
+    "hangup_uniqueid": ([OPERATOR, originate("19", "93200900", timeout="30000"), 1,
+                         ["Action: Hangup", "ActionID: h1", "Channel: chan-1"]], 2),
+    "hangup_regex": ([OPERATOR, originate("19", "93200900", timeout="30000"), 1,
+                      ["Action: Hangup", "ActionID: h1", "Channel: /^Local/19@agents-.*;1$/", "Cause: 21"]], 2),
+    "hangup_dialing": ([OPERATOR, originate("10", "90021"), 2,
+                        ["Action: Hangup", "ActionID: h1", "Channel: chan-1"]], 2),
+    "hangup_errors": ([OPERATOR, ["Action: Hangup", "ActionID: h1", "Channel: Local/19@agents-00000000;1"],
+                       ["Action: Hangup", "ActionID: h2"],
+                       ["Action: Hangup", "ActionID: h3", "Channel: /^nothing-matches$/"],
+                       ["Action: Hangup", "ActionID: h4", "Channel: chan-1"],
+                       ["Action: ListCommands", "ActionID: lc"]], 0.5),
+    "hangup_denied": ([LOGIN, ["Action: Hangup", "ActionID: h1", "Channel: chan-1"]], 0.5),
 }
 
 
@@ -112,6 +135,9 @@ def main():
 
     drain(0.2)
     for action in actions:
+        if isinstance(action, (int, float)):
+            drain(action)
+            continue
         challenge = re.findall(rb"Challenge: (\w+)", raw)
         key = hashlib.md5(challenge[-1] + b"clickdial-secret").hexdigest() if challenge else ""
         lines = [line.replace("{key}", key) for line in action]
