@@ -103,7 +103,10 @@ fn open_storage<R: Runtime>(
 pub fn apply_os_settings<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>, before: &Settings) {
     hotkeys::apply(app, core);
     let settings = core.settings();
-    if core.is_demo() || settings.autostart == before.autostart {
+    let has_plugin = app
+        .try_state::<tauri_plugin_autostart::AutoLaunchManager>()
+        .is_some();
+    if core.is_demo() || settings.autostart == before.autostart || !has_plugin {
         return;
     }
     use tauri_plugin_autostart::ManagerExt;
