@@ -8,7 +8,7 @@ use clickdial_agent::{Entry, Language, Settings, Trigger};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Runtime, State, WebviewWindow};
 
-use crate::core::{AppInfo, Core, Pick, ProbeReport, UserError};
+use crate::core::{AppInfo, Core, Pick, ProbeReport, ProblemView, UserError};
 use crate::i18n::Lang;
 use crate::status::CallStatus;
 use crate::windows::{self, View};
@@ -65,15 +65,34 @@ pub fn get_settings(core: Shared<'_>) -> Result<SettingsView, UserError> {
     })
 }
 
+/// Reads settings as the UI sends them; a value of the wrong shape (an unknown country code,
+/// a port above 65535) is a problem on its field, like the checks of [`Settings::problems`].
+fn read_settings(core: &Core, settings: serde_json::Value) -> Result<Settings, UserError> {
+    serde_path_to_error::deserialize(settings).map_err(|e| {
+        let field = e.path().to_string();
+        let detail = e.inner().to_string();
+        UserError {
+            kind: "invalid",
+            message: core.text("error.settings_invalid", &[]),
+            problems: Some(vec![ProblemView {
+                field,
+                kind: "invalid_value".to_owned(),
+                message: core.text("problem.invalid_value", &[("detail", &detail)]),
+            }]),
+        }
+    })
+}
+
 /// Saves the settings (and the secret when given), then applies hotkeys, autostart and
 /// language.
 #[tauri::command]
 pub async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
     core: Shared<'_>,
-    settings: Settings,
+    settings: serde_json::Value,
     secret: Option<String>,
 ) -> Result<(), UserError> {
+    let settings = read_settings(&core, settings)?;
     let before = core.settings();
     core.save_settings(settings, secret)?;
     crate::apply_os_settings(&app, &core, &before);
@@ -87,9 +106,10 @@ pub async fn save_settings<R: Runtime>(
 #[tauri::command]
 pub async fn test_connection(
     core: Shared<'_>,
-    settings: Settings,
+    settings: serde_json::Value,
     secret: Option<String>,
 ) -> Result<ProbeReport, UserError> {
+    let settings = read_settings(&core, settings)?;
     Ok(core.test_connection(&settings, secret).await)
 }
 

@@ -52,7 +52,7 @@ pub struct UserError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProblemView {
     /// The setting, e.g. `connection.host`.
-    pub field: &'static str,
+    pub field: String,
     /// What is wrong, e.g. `host_missing`.
     pub kind: String,
     /// What to do, in the agent's language.
@@ -266,7 +266,7 @@ impl Core {
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
                 ProblemView {
-                    field: p.field,
+                    field: p.field.to_owned(),
                     message: self.text(&format!("problem.{kind}"), &[]),
                     kind,
                 }

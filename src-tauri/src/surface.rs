@@ -155,6 +155,10 @@ impl<R: Runtime> Surface for DesktopSurface<R> {
     }
 
     fn pick(&self) {
+        // A fresh window: an open one still shows the previous text.
+        if let Err(e) = windows::close(&self.app, View::Pick.name()) {
+            tracing::warn!(error = %e, "cannot close the old pick window");
+        }
         self.open(View::Pick);
     }
 

@@ -32,6 +32,8 @@ export async function setupView(ctx: Ctx): Promise<View> {
     // Prefilled from the OS (app_info.language); saved as "auto" unless the agent picks another one.
     language: ctx.info.language as 'en' | 'es',
     extension: base.extension,
+    // The country local numbers belong to; prefilled from the OS locale by the Rust side.
+    country: base.dial.country ?? '',
     choice: (ctx.info.demo ? 'demo' : null) as Choice | null,
     conn: connDraft(base.connection, stored.has_secret) as ConnDraft,
     test: { state: 'idle' } as TestState,
@@ -51,7 +53,9 @@ export async function setupView(ctx: Ctx): Promise<View> {
       s.conn.mode = s.choice;
       ({ connection, problems } = draftConnection(s.conn));
     }
-    return { settings: { ...base, language, extension: s.extension.trim(), connection }, problems };
+    const country = s.country.trim().toUpperCase() || base.dial.country;
+    const dial = { ...base.dial, country };
+    return { settings: { ...base, language, extension: s.extension.trim(), connection, dial }, problems };
   };
 
   function next1(): void {
@@ -110,7 +114,7 @@ export async function setupView(ctx: Ctx): Promise<View> {
     } catch (e) {
       const err = toApiError(e);
       s.problems = err.problems ?? [];
-      if (s.problems.some((p) => p.field === 'extension' || p.field === 'language')) s.step = 1;
+      if (s.problems.some((p) => ['extension', 'language', 'dial.country'].includes(p.field))) s.step = 1;
       if (!s.problems.length) s.error = err.message;
     }
     s.busy = false;
@@ -178,7 +182,17 @@ export async function setupView(ctx: Ctx): Promise<View> {
         hint: t('ui.setup.extension_hint'),
         problems: s.problems,
       }),
-      otherProblems(P, s.problems, ['language', 'extension']),
+      field(
+        textInput(s.country, (v) => (s.country = v), { maxlength: 2, placeholder: 'ES', class: 'short upper' }),
+        {
+          prefix: P,
+          field: 'dial.country',
+          label: t('ui.settings.country'),
+          hint: t('ui.settings.country_hint'),
+          problems: s.problems,
+        },
+      ),
+      otherProblems(P, s.problems, ['language', 'extension', 'dial.country']),
       errorLine(),
       h(
         'footer',
