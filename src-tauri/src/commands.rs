@@ -181,6 +181,28 @@ pub fn clear_history(core: Shared<'_>) -> Result<(), UserError> {
     core.clear_history()
 }
 
+/// "Check this computer": links, hotkey, keyring, connection.
+#[tauri::command]
+pub fn self_check<R: Runtime>(app: AppHandle<R>, core: Shared<'_>) -> crate::checks::Report {
+    crate::checks::run(&app, &core)
+}
+
+/// The answer to "make clickdial the handler of tel: links".
+#[derive(Debug, Serialize)]
+pub struct Registered {
+    /// Whether it worked.
+    pub ok: bool,
+    /// What happened, in the agent's language.
+    pub message: String,
+}
+
+/// Makes clickdial the desktop's application for tel:, callto: and sip: links.
+#[tauri::command]
+pub fn register_handler<R: Runtime>(app: AppHandle<R>, core: Shared<'_>) -> Registered {
+    let (ok, message) = crate::checks::register_handler(&app, &core);
+    Registered { ok, message }
+}
+
 /// Closes (destroys) the window that asks.
 #[tauri::command]
 pub fn close_window<R: Runtime>(window: WebviewWindow<R>) -> Result<(), UserError> {
@@ -213,6 +235,8 @@ pub fn register<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         history,
         redial,
         clear_history,
+        self_check,
+        register_handler,
         close_window,
     ])
 }

@@ -480,6 +480,15 @@ impl Core {
         }
     }
 
+    /// Waits until the link is up (or `limit` passes, or there is no link).
+    pub async fn wait_until_up(&self, limit: Duration) {
+        let Some(link) = self.link.lock().expect("link lock").clone() else {
+            return;
+        };
+        let mut state = link.state();
+        let _ = tokio::time::timeout(limit, state.wait_for(|s| *s == LinkState::Up)).await;
+    }
+
     /// The link's state now.
     pub fn link_state(&self) -> LinkState {
         self.link_state.lock().expect("link state lock").clone()

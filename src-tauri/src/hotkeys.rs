@@ -57,3 +57,12 @@ pub fn apply<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>) {
         }
     }
 }
+
+/// Whether `hotkey` is registered by this app now.
+pub fn is_registered<R: Runtime>(app: &AppHandle<R>, hotkey: &str) -> bool {
+    app.try_state::<tauri_plugin_global_shortcut::GlobalShortcut<R>>()
+        .is_some()
+        && hotkey
+            .parse::<Shortcut>()
+            .is_ok_and(|shortcut| app.global_shortcut().is_registered(shortcut))
+}

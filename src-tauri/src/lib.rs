@@ -6,34 +6,44 @@
 //! `clickdial-dial` (numbers); this crate adds the tray, the windows of the web UI in `ui/`,
 //! the notifications and the hotkeys.
 
+pub mod checks;
+pub mod cli;
 pub mod commands;
 pub mod core;
 pub mod hotkeys;
 pub mod i18n;
+pub mod instance;
 pub mod notify;
+pub mod paths;
 pub mod selection;
 pub mod status;
 pub mod surface;
 pub mod tray;
 pub mod windows;
 
-use std::path::PathBuf;
 use std::sync::Arc;
+
+use anyhow::Context as _;
 
 use clickdial_agent::{History, KeyringStore, Settings, Trigger};
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::core::{Core, Storage};
+use crate::instance::{Reply, Request};
 use crate::windows::View;
 
 /// The keyring service the app's secrets are stored under.
 pub const KEYRING_SERVICE: &str = "clickdial";
 
 /// How this run starts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Options {
     /// Start straight into demo mode, in the tray, with no window.
     pub demo: bool,
+    /// What to do once started (a link or `clickdial dial …` that started the app).
+    pub startup: Option<Request>,
+    /// The single-instance socket to answer later launches on.
+    pub listener: Option<std::os::unix::net::UnixListener>,
 }
 
 /// The app's core from Tauri's managed state.
@@ -41,26 +51,11 @@ pub fn core<R: Runtime>(app: &AppHandle<R>) -> Arc<Core> {
     app.state::<Arc<Core>>().inner().clone()
 }
 
-/// Where the settings file and the history live: `CLICKDIAL_CONFIG_DIR` and
-/// `CLICKDIAL_DATA_DIR` when set (tests, portable installs), else the platform's folders.
-fn folders<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(PathBuf, PathBuf)> {
-    let config = match std::env::var_os("CLICKDIAL_CONFIG_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => app.path().app_config_dir()?,
-    };
-    let data = match std::env::var_os("CLICKDIAL_DATA_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => app.path().app_data_dir()?,
-    };
-    Ok((config, data))
-}
-
 /// Opens the real storage; what cannot be opened is reported and replaced by memory, so the
 /// app still starts and nothing on disk is overwritten.
-fn open_storage<R: Runtime>(
-    app: &AppHandle<R>,
-) -> tauri::Result<(Storage, Option<Settings>, Vec<String>)> {
-    let (config_dir, data_dir) = folders(app)?;
+fn open_storage() -> anyhow::Result<(Storage, Option<Settings>, Vec<String>)> {
+    let config_dir = paths::config_dir().context("no settings folder: set HOME")?;
+    let data_dir = paths::data_dir().context("no data folder: set HOME")?;
     let settings_path = config_dir.join("settings.toml");
     let mut notes = Vec::new();
     let catalogue = i18n::Catalogue::builtin();
@@ -164,20 +159,83 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
     }
 }
 
-/// Dials the text a trigger read, or says why there is none.
-pub fn dial_from(core: &Arc<Core>, trigger: Trigger, text: Result<String, selection::ReadError>) {
+/// How long a start by a link waits for the PBX before dialing anyway.
+const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Carries out what a later launch (or the start itself) asked for.
+pub fn handle_request<R: Runtime>(app: &AppHandle<R>, request: Request) -> Reply {
+    let core = core(app);
+    let _guard = tauri::async_runtime::handle().inner().enter();
+    let (trigger, text) = match request {
+        Request::Show => {
+            let view = if core.is_first_run() {
+                View::Setup
+            } else {
+                View::Settings
+            };
+            return match windows::open(app, view) {
+                Ok(()) => Reply {
+                    ok: true,
+                    message: core.text("cli.shown", &[]),
+                },
+                Err(e) => Reply {
+                    ok: false,
+                    message: e.to_string(),
+                },
+            };
+        }
+        Request::Dial { text } => (Trigger::Link, Ok(text)),
+        Request::DialClipboard => (Trigger::Clipboard, selection::clipboard()),
+        Request::DialSelection => (Trigger::Selection, selection::selection()),
+    };
     let text = match text {
         Ok(text) => text,
-        Err(selection::ReadError::Empty) => {
+        Err(e) => {
+            let message = read_error(&core, trigger, e);
+            return Reply { ok: false, message };
+        }
+    };
+    match core.trigger(&text, trigger) {
+        Ok(Some(_)) => Reply {
+            ok: true,
+            message: core
+                .call_status()
+                .map(|status| format!("{} — {}", status.number, status.text))
+                .unwrap_or_default(),
+        },
+        Ok(None) => Reply {
+            ok: true,
+            message: core.text("cli.pick", &[]),
+        },
+        Err(e) => Reply {
+            ok: false,
+            message: e.message,
+        },
+    }
+}
+
+/// The agent's words for text that could not be read.
+fn read_error(core: &Core, trigger: Trigger, error: selection::ReadError) -> String {
+    match error {
+        selection::ReadError::Empty => {
             let key = match trigger {
                 Trigger::Selection | Trigger::Hotkey => "error.empty_selection",
                 _ => "error.empty_clipboard",
             };
-            core.report(&core.text(key, &[]));
-            return;
+            core.text(key, &[])
         }
-        Err(selection::ReadError::Failed(detail)) => {
-            core.report(&core.text("error.clipboard", &[("detail", &detail)]));
+        selection::ReadError::Failed(detail) => {
+            core.text("error.clipboard", &[("detail", &detail)])
+        }
+    }
+}
+
+/// Dials the text a trigger read, or says why there is none.
+pub fn dial_from(core: &Arc<Core>, trigger: Trigger, text: Result<String, selection::ReadError>) {
+    let text = match text {
+        Ok(text) => text,
+        Err(e) => {
+            core.report(&read_error(core, trigger, e));
             return;
         }
     };
@@ -188,16 +246,17 @@ pub fn dial_from(core: &Arc<Core>, trigger: Trigger, text: Result<String, select
 }
 
 /// Starts the app and runs until the agent quits.
-pub fn run(options: Options) -> anyhow::Result<()> {
+pub fn run(mut options: Options) -> anyhow::Result<()> {
     let builder = tauri::Builder::default()
         .plugin(hotkeys::plugin())
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ))
         .setup(move |app| {
             let handle = app.handle().clone();
-            let (storage, settings, notes) = open_storage(&handle)?;
+            let (storage, settings, notes) = open_storage()?;
             let core = Core::new(storage, settings, false);
             app.manage(core.clone());
             core.set_surface(surface::DesktopSurface::new(handle.clone(), &core));
@@ -215,6 +274,40 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             hotkeys::apply(&handle, &core);
             for note in notes {
                 core.report(&note);
+            }
+            {
+                // macOS hands links to the running app as events; Linux and Windows start
+                // `clickdial <link>`, which reaches this app through the instance socket.
+                use tauri_plugin_deep_link::DeepLinkExt;
+                let app = handle.clone();
+                handle.deep_link().on_open_url(move |event| {
+                    for url in event.urls() {
+                        let reply = handle_request(
+                            &app,
+                            Request::Dial {
+                                text: url.to_string(),
+                            },
+                        );
+                        if !reply.ok {
+                            crate::core(&app).report(&reply.message);
+                        }
+                    }
+                });
+            }
+            if let Some(listener) = options.listener.take() {
+                let app = handle.clone();
+                instance::serve(listener, move |request| handle_request(&app, request));
+            }
+            if let Some(request) = options.startup.take() {
+                let app = handle.clone();
+                tauri::async_runtime::spawn(async move {
+                    // Started by a link: dial once connected, not into a link still coming up.
+                    crate::core(&app).wait_until_up(STARTUP_WAIT).await;
+                    let reply = handle_request(&app, request);
+                    if !reply.ok {
+                        crate::core(&app).report(&reply.message);
+                    }
+                });
             }
             Ok(())
         });

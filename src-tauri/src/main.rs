@@ -1,19 +1,12 @@
-//! `clickdial`: the agent's tray dialer.
+//! `clickdial`: the agent's tray dialer, and its command line.
+
+use std::process::ExitCode;
 
 use clap::Parser;
+use clickdial_app::cli::{Cli, Command};
+use clickdial_app::instance::{self, Claim, Request};
 
-/// clickdial: dial any phone number on your screen through your company's Asterisk.
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// Start in demo mode: a built-in PBX, nothing configured or stored, tray only.
-    #[arg(long)]
-    demo: bool,
-}
-
-fn main() -> anyhow::Result<()> {
-    #[cfg(target_os = "linux")]
-    without_gl();
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLICKDIAL_LOG")
@@ -21,8 +14,79 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-    clickdial_app::run(clickdial_app::Options { demo: args.demo })
+    let cli = Cli::parse();
+    if let Some(Command::Dial(dial)) = &cli.command
+        && dial.dry_run
+    {
+        return dry_run(dial);
+    }
+    #[cfg(target_os = "linux")]
+    without_gl();
+    let request = cli.request();
+    let listener = match instance::socket_path().and_then(|path| instance::claim(&path)) {
+        Ok(Claim::Running(stream)) => {
+            return match instance::forward(stream, &request.unwrap_or(Request::Show)) {
+                Ok(reply) if reply.ok => {
+                    println!("{}", reply.message);
+                    ExitCode::SUCCESS
+                }
+                Ok(reply) => {
+                    eprintln!("clickdial: {}", reply.message);
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("clickdial: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Ok(Claim::First(listener)) => Some(listener),
+        Err(e) => {
+            eprintln!("clickdial: {e}; starting without the single-instance check");
+            None
+        }
+    };
+    let options = clickdial_app::Options {
+        demo: cli.demo,
+        startup: request,
+        listener,
+    };
+    match clickdial_app::run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clickdial: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `clickdial dial --dry-run`: what would be dialed under the saved settings.
+fn dry_run(dial: &clickdial_app::cli::DialArgs) -> ExitCode {
+    let text = if dial.clipboard {
+        clickdial_app::selection::clipboard().map_err(|e| e.to_string())
+    } else if dial.selection {
+        clickdial_app::selection::selection().map_err(|e| e.to_string())
+    } else {
+        Ok(dial.text.clone().unwrap_or_default())
+    };
+    let settings = clickdial_app::paths::settings_file()
+        .map(|path| clickdial_agent::Settings::load(&path))
+        .transpose();
+    let result = match (text, settings) {
+        (Err(e), _) => Err(format!("nothing to read: {e}")),
+        (_, Err(e)) => Err(e.to_string()),
+        (Ok(text), Ok(settings)) => clickdial_app::cli::dry_run(&text, settings.flatten().as_ref()),
+    };
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("clickdial: {why}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Restarts the process with `GDK_GL=disable` unless it is set: the tray process never draws

@@ -134,6 +134,29 @@ export interface HistoryEntry {
   talk_secs: number | null;
 }
 
+export type CheckId = 'handler' | 'hotkey' | 'keyring' | 'connection';
+export type CheckFix = 'register_handler' | 'edit_hotkey' | 'test_connection';
+
+/** One finding of `self_check`: is this part of the computer ready for clickdial, and what would fix it. */
+export interface Check {
+  id: CheckId | string;
+  ok: boolean;
+  /** localized plain-language finding + fix */
+  message: string;
+  fix: CheckFix | string | null;
+}
+
+export interface SelfCheck {
+  checks: Check[];
+}
+
+/** What `register_handler` did (making clickdial the default app for tel:, callto: and sip: links). */
+export interface HandlerResult {
+  ok: boolean;
+  /** localized */
+  message: string;
+}
+
 /** Turns whatever a rejected command gave into an {@link ApiError}. */
 export function toApiError(e: unknown): ApiError {
   if (e && typeof e === 'object') {
@@ -182,6 +205,8 @@ export const api = {
   redial: (id: number) => call<{ id: string }>('redial', { id }),
   clearHistory: () => call<void>('clear_history'),
   closeWindow: () => call<void>('close_window'),
+  selfCheck: () => call<SelfCheck>('self_check'),
+  registerHandler: () => call<HandlerResult>('register_handler'),
 };
 
 export const events = {

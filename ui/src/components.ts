@@ -6,12 +6,13 @@ import {
   toApiError,
   type ApiError,
   type CallStatus,
+  type Check,
   type Connection,
   type Problem,
   type TestResult,
   type UnlistenFn,
 } from './api';
-import { h, fieldId } from './dom';
+import { h, fieldId, byTestId } from './dom';
 import { t } from './i18n';
 
 /** A localized message kept as key + vars so it re-renders in a new language. */
@@ -480,5 +481,189 @@ export class DialBox {
 
   focus(): void {
     this.el?.querySelector('input')?.focus();
+  }
+}
+
+// ---- rich text --------------------------------------------------------------------------------------------
+
+/** The string for `key` with each `{name}` placeholder replaced by `<code>value</code>` (commands, paths). */
+export function withCode(key: string, codes: Record<string, string>): (Node | string)[] {
+  return t(key)
+    .split(/(\{\w+\})/)
+    .filter((part) => part !== '')
+    .map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      return name && name in codes ? h('code', {}, codes[name]) : part;
+    });
+}
+
+/** What to use instead of the global hotkey on Wayland: a desktop shortcut running these, and tel: links. */
+export const WAYLAND_COMMANDS = { selection: 'clickdial dial --selection', clipboard: 'clickdial dial --clipboard' };
+
+// ---- check this computer ----------------------------------------------------------------------------------
+
+const CHECK_TITLES: Record<string, string> = {
+  handler: 'ui.check.handler',
+  hotkey: 'ui.check.hotkey',
+  keyring: 'ui.check.keyring',
+  connection: 'ui.check.connection',
+};
+
+const FIX_LABELS: Record<string, string> = {
+  register_handler: 'ui.check.fix_register_handler',
+  edit_hotkey: 'ui.check.fix_edit_hotkey',
+  test_connection: 'ui.check.fix_test_connection',
+};
+
+/** Fixes the view carries out itself; a fix without a handler here gets no button (its message says what to do). */
+export type CheckFixHandlers = Partial<Record<'edit_hotkey' | 'test_connection', () => void | Promise<void>>>;
+
+/**
+ * "Check this computer": a Run checks button and one row per finding of `self_check` (testids
+ * `<prefix>-check-run`, `<prefix>-check-<id>` with data-ok, `<prefix>-check-fix-<id>`, `<prefix>-check-status`,
+ * `<prefix>-check-error`, `<prefix>-check-message`). register_handler is fixed here; the other fixes are the view's.
+ * Redraws only itself, so the rest of the view (and its scroll position) stays as it is.
+ */
+export class CheckList {
+  checks: Check[] | null = null;
+  running = false;
+  error: string | null = null;
+  /** what register_handler answered */
+  message: { text: string; ok: boolean } | null = null;
+  fixing: string | null = null;
+  private generation = 0;
+  private el: HTMLElement | null = null;
+
+  constructor(
+    private prefix: string,
+    private fixes: CheckFixHandlers = {},
+  ) {}
+
+  /** Runs `self_check`; a failure is shown in the list only. `keepMessage` keeps what a fix answered. */
+  async run(keepMessage = false): Promise<void> {
+    const gen = ++this.generation;
+    this.running = true;
+    this.error = null;
+    if (!keepMessage) this.message = null;
+    this.refresh();
+    try {
+      const res = await api.selfCheck();
+      if (gen !== this.generation) return;
+      this.checks = Array.isArray(res?.checks) ? res.checks : [];
+    } catch (e) {
+      if (gen !== this.generation) return;
+      this.error = toApiError(e).message;
+    }
+    this.running = false;
+    this.refresh();
+  }
+
+  private async fix(c: Check): Promise<void> {
+    if (this.fixing) return;
+    this.fixing = c.id;
+    this.refresh();
+    try {
+      if (c.fix === 'register_handler') {
+        try {
+          const r = await api.registerHandler();
+          this.message = { text: r.message, ok: r.ok };
+        } catch (e) {
+          this.message = { text: toApiError(e).message, ok: false };
+        }
+        this.fixing = null;
+        await this.run(true);
+        return;
+      }
+      const handler = this.fixes[c.fix as keyof CheckFixHandlers];
+      await handler?.();
+    } finally {
+      this.fixing = null;
+      this.refresh();
+    }
+  }
+
+  private refresh(): void {
+    const old = this.el;
+    if (!old || !old.isConnected) return;
+    const focused = old.contains(document.activeElement) ? document.activeElement?.getAttribute('data-testid') : null;
+    const el = this.render();
+    old.replaceWith(el);
+    if (focused) byTestId(el, focused)?.focus();
+  }
+
+  private row(c: Check): HTMLElement {
+    const p = this.prefix;
+    const canFix = c.fix && FIX_LABELS[c.fix] && (c.fix === 'register_handler' || this.fixes[c.fix as keyof CheckFixHandlers]);
+    return h(
+      'li',
+      { class: `check-row ${c.ok ? 'ok' : 'bad'}`, testid: `${p}-check-${c.id}`, 'data-ok': String(c.ok) },
+      h('span', { class: 'check-icon', 'aria-hidden': 'true' }, c.ok ? '✓' : '!'),
+      h(
+        'div',
+        { class: 'check-body' },
+        h(
+          'div',
+          { class: 'check-head' },
+          h('strong', {}, CHECK_TITLES[c.id] ? t(CHECK_TITLES[c.id]) : c.id),
+          h('span', { class: 'check-state' }, t(c.ok ? 'ui.check.ok' : 'ui.check.problem')),
+        ),
+        c.message ? h('p', { class: 'check-message' }, c.message) : null,
+        canFix
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                testid: `${p}-check-fix-${c.id}`,
+                disabled: this.fixing !== null || this.running,
+                onclick: () => void this.fix(c),
+              },
+              t(FIX_LABELS[c.fix!]),
+            )
+          : null,
+      ),
+    );
+  }
+
+  render(): HTMLElement {
+    const p = this.prefix;
+    const el = h(
+      'div',
+      { class: 'checks' },
+      h(
+        'div',
+        { class: 'check-run' },
+        h(
+          'button',
+          { type: 'button', testid: `${p}-check-run`, disabled: this.running, onclick: () => void this.run() },
+          t('ui.check.run'),
+        ),
+        h(
+          'span',
+          { class: 'status', testid: `${p}-check-status`, role: 'status', 'aria-live': 'polite' },
+          this.running ? t('ui.check.running') : '',
+        ),
+      ),
+      this.error
+        ? h('p', { class: 'status err', testid: `${p}-check-error`, role: 'alert' }, t('ui.check.failed', { message: this.error }))
+        : null,
+      this.message
+        ? h(
+            'p',
+            {
+              class: `status ${this.message.ok ? 'ok' : 'err'}`,
+              testid: `${p}-check-message`,
+              'data-ok': String(this.message.ok),
+              role: 'status',
+            },
+            this.message.text,
+          )
+        : null,
+      this.checks && this.checks.length
+        ? h('ul', { class: 'check-list', testid: `${p}-check-list` }, this.checks.map((c) => this.row(c)))
+        : null,
+    );
+    this.el = el;
+    return el;
   }
 }

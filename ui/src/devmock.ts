@@ -42,6 +42,7 @@ export function installDevMock(): void {
     id: 'c1', number: '600 123 456', destination: '0600123456', state: 'connected',
     text: lang === 'es' ? 'Conectado con 600 123 456' : 'Connected to 600 123 456', can_hangup: true, final: false, outcome: null,
   };
+  let handlerOk = false;
   const digits = (s: string) => s.match(/\+?\d[\d\s]{1,}\d/g) ?? [];
   mockIPC(
     (cmd, a) => {
@@ -77,6 +78,20 @@ export function installDevMock(): void {
           const q = String(args.query ?? '').replace(/\s/g, '');
           return history.filter((e) => e.number.replace(/\s/g, '').includes(q));
         }
+        case 'self_check': {
+          const es = lang === 'es';
+          return new Promise((r) => setTimeout(() => r({ checks: [
+            { id: 'handler', ok: handlerOk, fix: handlerOk ? null : 'register_handler',
+              message: handlerOk ? (es ? 'Los enlaces tel: y callto: se abren con clickdial.' : 'tel: and callto: links open clickdial.')
+                : (es ? 'Los enlaces tel: se abren con otra aplicación. Pulsa el botón para usar clickdial.' : 'tel: links open another app. Press the button to use clickdial.') },
+            { id: 'hotkey', ok: false, fix: 'edit_hotkey', message: es ? 'Otra aplicación ya usa Ctrl+Alt+D. Elige otro atajo.' : 'Another app already uses Ctrl+Alt+D. Pick another hotkey.' },
+            { id: 'keyring', ok: true, fix: null, message: es ? 'El llavero funciona.' : 'The keyring works.' },
+            { id: 'connection', ok: false, fix: 'test_connection', message: es ? 'No se puede iniciar sesión en la centralita.' : 'Cannot log in to the PBX.' },
+          ] }), 400));
+        }
+        case 'register_handler':
+          handlerOk = true;
+          return { ok: true, message: lang === 'es' ? 'clickdial abre ahora los enlaces de teléfono.' : 'clickdial now opens telephone links.' };
         case 'clear_history':
           history = [];
           return null;

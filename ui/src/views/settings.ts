@@ -3,6 +3,7 @@ import { api, events, toApiError, type Language, type Problem, type Settings, ty
 import {
   amiFields,
   checkbox,
+  CheckList,
   connDraft,
   CONN_FIELDS,
   draftConnection,
@@ -18,8 +19,10 @@ import {
   type Msg,
   msgText,
   type TestState,
+  WAYLAND_COMMANDS,
+  withCode,
 } from '../components';
-import { h } from '../dom';
+import { byTestId, h } from '../dom';
 import { t } from '../i18n';
 import type { Ctx, View } from '../view';
 
@@ -132,6 +135,21 @@ export async function settingsView(ctx: Ctx): Promise<View> {
   };
   let unlisten: UnlistenFn | null = null;
   let destroyed = false;
+  const checks = new CheckList(P, {
+    edit_hotkey: () => {
+      const el = byTestId(document, `${P}-hotkey`);
+      el?.scrollIntoView?.({ block: 'center' });
+      el?.focus();
+    },
+    test_connection: async () => {
+      const showResult = () => byTestId(document, `${P}-test-result`)?.scrollIntoView?.({ block: 'center' });
+      const running = test();
+      showResult();
+      await running;
+      showResult();
+    },
+  });
+  let checksStarted = false;
 
   const dirty = () =>
     s.draft.conn.secret !== '' ||
@@ -165,6 +183,8 @@ export async function settingsView(ctx: Ctx): Promise<View> {
       const keepSecret = s.draft.conn.hasSecret && s.draft.conn.mode === s.draft.conn.storedMode;
       s.draft = toDraft(settings, typedSecret || keepSecret);
       s.status = { msg: { key: 'ui.settings.saved' }, tone: 'ok' };
+      // What was just saved (hotkey, connection) may have fixed a finding.
+      if (checks.checks?.some((c) => !c.ok)) void checks.run();
     } catch (e) {
       const err = toApiError(e);
       s.problems = err.problems ?? [];
@@ -197,6 +217,11 @@ export async function settingsView(ctx: Ctx): Promise<View> {
   }
 
   function render(): HTMLElement {
+    // Once when the view is first shown; the section says "Checking…" meanwhile and any failure stays inside it.
+    if (!checksStarted) {
+      checksStarted = true;
+      void checks.run();
+    }
     const d = s.draft;
     const pr = s.problems;
     const f = (control: HTMLElement, name: string, label: string, hint?: string) =>
@@ -264,7 +289,9 @@ export async function settingsView(ctx: Ctx): Promise<View> {
       section(
         'hotkey',
         t('ui.settings.hotkey_section'),
-        ctx.info.wayland ? h('p', { class: 'note', testid: `${P}-wayland-note` }, t('ui.settings.wayland_note')) : null,
+        ctx.info.wayland
+          ? h('p', { class: 'note', testid: `${P}-wayland-note` }, withCode('ui.settings.wayland_note', WAYLAND_COMMANDS))
+          : null,
         f(textInput(d.hotkey, (v) => (d.hotkey = v), { placeholder: 'Ctrl+Alt+D' }), 'hotkey', t('ui.settings.hotkey'), t('ui.settings.hotkey_hint')),
         f(checkbox(d.hotkey_paused, (v) => (d.hotkey_paused = v)), 'hotkey_paused', t('ui.settings.hotkey_paused')),
         f(textInput(d.clipboard_hotkey, (v) => (d.clipboard_hotkey = v), { placeholder: 'Ctrl+Alt+C' }), 'clipboard_hotkey', t('ui.settings.clipboard_hotkey'), t('ui.settings.clipboard_hotkey_hint')),
@@ -298,6 +325,7 @@ export async function settingsView(ctx: Ctx): Promise<View> {
           t('ui.settings.language_label'),
         ),
       ),
+      section('check', t('ui.check.title'), h('p', { class: 'hint' }, t('ui.check.hint')), checks.render()),
       otherProblems(P, pr, KNOWN_FIELDS),
       h('p', { class: 'version', testid: `${P}-version` }, t('ui.settings.version', { version: ctx.info.version })),
     );

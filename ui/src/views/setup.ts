@@ -2,6 +2,7 @@
 import { api, toApiError, type Language, type Problem, type Settings } from '../api';
 import {
   amiFields,
+  CheckList,
   connDraft,
   CONN_FIELDS,
   DialBox,
@@ -16,6 +17,8 @@ import {
   textInput,
   type ConnDraft,
   type TestState,
+  WAYLAND_COMMANDS,
+  withCode,
 } from '../components';
 import { h } from '../dom';
 import { t } from '../i18n';
@@ -43,6 +46,16 @@ export async function setupView(ctx: Ctx): Promise<View> {
     saved: base,
   };
   const dialBox = new DialBox(`${P}-testcall`, { followProgress: true });
+  // Optional last block of step 3. The hotkey cannot be edited here (its message says where); a connection
+  // problem goes back to step 2 and tests there.
+  const checks = new CheckList(P, {
+    test_connection: async () => {
+      s.step = 2;
+      s.error = null;
+      if (s.choice === 'ami' || s.choice === 'gateway') await test();
+      else ctx.update();
+    },
+  });
 
   const settingsNow = (): { settings: Settings; problems: Problem[] } => {
     const language: Language =
@@ -111,6 +124,7 @@ export async function setupView(ctx: Ctx): Promise<View> {
       }
       s.saved = settings;
       s.step = 3;
+      void checks.run();
     } catch (e) {
       const err = toApiError(e);
       s.problems = err.problems ?? [];
@@ -302,7 +316,7 @@ export async function setupView(ctx: Ctx): Promise<View> {
       { class: 'view setup', testid: `${P}-step-3` },
       stepHeader(3, t('ui.setup.done_title')),
       ctx.info.wayland
-        ? h('p', { class: 'lead', testid: `${P}-wayland-note` }, t('ui.setup.done_wayland'))
+        ? h('p', { class: 'lead', testid: `${P}-wayland-note` }, withCode('ui.setup.done_wayland', WAYLAND_COMMANDS))
         : h(
             'div',
             { class: 'hotkey-box' },
@@ -311,6 +325,13 @@ export async function setupView(ctx: Ctx): Promise<View> {
           ),
       s.choice === 'demo' ? h('p', { class: 'note' }, t('ui.setup.done_demo')) : null,
       h('section', { class: 'card' }, h('h2', {}, t('ui.setup.test_call')), h('p', { class: 'hint' }, t('ui.setup.test_call_hint')), dialBox.render()),
+      h(
+        'section',
+        { class: 'card', testid: `${P}-check` },
+        h('h2', {}, t('ui.check.title')),
+        h('p', { class: 'hint' }, t('ui.setup.check_hint')),
+        checks.render(),
+      ),
       errorLine(),
       h(
         'footer',

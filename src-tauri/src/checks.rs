@@ -1,0 +1,163 @@
+//! "Check this computer" in settings: is clickdial the handler of tel:/callto: links, do its
+//! hotkeys work, is the keyring reachable, is the PBX (or gateway) reachable — each with a
+//! plain-language finding and, where the app can, a fix.
+
+use std::sync::Arc;
+
+use clickdial_connect::LinkState;
+use serde::Serialize;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::core::Core;
+
+/// The link schemes clickdial handles.
+pub const SCHEMES: [&str; 3] = ["tel", "callto", "sip"];
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// `handler`, `hotkey`, `keyring` or `connection`.
+    pub id: &'static str,
+    /// Whether all is well.
+    pub ok: bool,
+    /// The finding and what to do, in the agent's language.
+    pub message: String,
+    /// What the settings window can do about it: `register_handler`, `edit_hotkey`,
+    /// `test_connection`.
+    pub fix: Option<&'static str>,
+}
+
+/// All findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// One per check, in a fixed order.
+    pub checks: Vec<Check>,
+}
+
+/// Runs every check.
+pub fn run<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>) -> Report {
+    Report {
+        checks: vec![
+            handler(core),
+            hotkey(app, core),
+            keyring(core),
+            connection(core),
+        ],
+    }
+}
+
+/// The desktop's default application for `scheme` links, if it says.
+fn default_handler(scheme: &str) -> Result<String, String> {
+    let output = std::process::Command::new("xdg-mime")
+        .args(["query", "default", &format!("x-scheme-handler/{scheme}")])
+        .output()
+        .map_err(|e| format!("xdg-mime: {e}"))?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+fn handler(core: &Core) -> Check {
+    let mut others = Vec::new();
+    for scheme in ["tel", "callto"] {
+        match default_handler(scheme) {
+            Ok(app) if app.starts_with("clickdial") => {}
+            Ok(app) if app.is_empty() => others.push(format!("{scheme}: —")),
+            Ok(app) => others.push(format!("{scheme}: {app}")),
+            Err(e) => others.push(e),
+        }
+    }
+    let ok = others.is_empty();
+    Check {
+        id: "handler",
+        ok,
+        message: if ok {
+            core.text("check.handler_ok", &[])
+        } else {
+            core.text("check.handler_other", &[("detail", &others.join(", "))])
+        },
+        fix: (!ok).then_some("register_handler"),
+    }
+}
+
+fn hotkey<R: Runtime>(app: &AppHandle<R>, core: &Core) -> Check {
+    let settings = core.settings();
+    let (ok, message, fix) = if core.info().wayland {
+        (false, core.text("check.hotkey_wayland", &[]), None)
+    } else if settings.hotkey_paused {
+        (
+            false,
+            core.text("check.hotkey_paused", &[("hotkey", &settings.hotkey)]),
+            None,
+        )
+    } else if crate::hotkeys::is_registered(app, &settings.hotkey) {
+        (
+            true,
+            core.text("check.hotkey_ok", &[("hotkey", &settings.hotkey)]),
+            None,
+        )
+    } else {
+        let message = core.text("check.hotkey_taken", &[("hotkey", &settings.hotkey)]);
+        (false, message, Some("edit_hotkey"))
+    };
+    Check {
+        id: "hotkey",
+        ok,
+        message,
+        fix,
+    }
+}
+
+fn keyring(core: &Core) -> Check {
+    let (ok, message) = match core.has_secret() {
+        Ok(_) if core.is_demo() => (true, core.text("check.keyring_demo", &[])),
+        Ok(true) => (true, core.text("check.keyring_ok", &[])),
+        Ok(false) => (false, core.text("check.keyring_empty", &[])),
+        Err(e) => (false, e.message),
+    };
+    Check {
+        id: "keyring",
+        ok,
+        message,
+        fix: None,
+    }
+}
+
+fn connection(core: &Core) -> Check {
+    let (ok, message) = match core.link_state() {
+        LinkState::Up => (true, core.text("check.connection_ok", &[])),
+        LinkState::Connecting => (false, core.text("state.connecting", &[])),
+        LinkState::Down { reason } => (
+            false,
+            core.text("state.disconnected", &[("reason", &reason)]),
+        ),
+    };
+    Check {
+        id: "connection",
+        ok,
+        message,
+        fix: (!ok).then_some("test_connection"),
+    }
+}
+
+/// Makes clickdial the desktop's application for tel:, callto: and sip: links.
+pub fn register_handler<R: Runtime>(app: &AppHandle<R>, core: &Core) -> (bool, String) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    if app
+        .try_state::<tauri_plugin_deep_link::DeepLink<R>>()
+        .is_none()
+    {
+        return (
+            false,
+            core.text("check.handler_failed", &[("detail", "no deep-link plugin")]),
+        );
+    }
+    for scheme in SCHEMES {
+        if let Err(e) = app.deep_link().register(scheme) {
+            let detail = format!("{scheme}: {e}");
+            return (
+                false,
+                core.text("check.handler_failed", &[("detail", &detail)]),
+            );
+        }
+    }
+    (true, core.text("check.handler_registered", &[]))
+}
