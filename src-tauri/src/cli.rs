@@ -17,6 +17,13 @@ pub struct Cli {
     /// Start in demo mode: a built-in PBX, nothing configured or stored, tray only.
     #[arg(long)]
     pub demo: bool,
+    /// Start in the tray without opening any window, even on the first run (autostart, and
+    /// window processes that find no tray).
+    #[arg(long, hide = true)]
+    pub background: bool,
+    /// Run as the window process of one view (the tray starts these).
+    #[arg(long, hide = true, value_name = "VIEW")]
+    pub window: Option<String>,
     /// A `tel:`, `callto:` or `sip:` link to dial (what the desktop passes to a link handler).
     #[arg(value_name = "LINK")]
     pub link: Option<String>,

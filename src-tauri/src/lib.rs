@@ -19,6 +19,7 @@ pub mod selection;
 pub mod status;
 pub mod surface;
 pub mod tray;
+pub mod window;
 pub mod windows;
 
 use std::sync::Arc;
@@ -40,10 +41,23 @@ pub const KEYRING_SERVICE: &str = "clickdial";
 pub struct Options {
     /// Start straight into demo mode, in the tray, with no window.
     pub demo: bool,
+    /// Open no window at start, not even the first-run one.
+    pub background: bool,
     /// What to do once started (a link or `clickdial dial …` that started the app).
     pub startup: Option<Request>,
     /// The single-instance socket to answer later launches on.
     pub listener: Option<std::os::unix::net::UnixListener>,
+}
+
+/// Sends `event` to the window processes (and any window of this process).
+pub fn publish<R: Runtime>(app: &AppHandle<R>, event: &str, payload: &impl serde::Serialize) {
+    use tauri::Emitter;
+    if let Some(subscribers) = app.try_state::<instance::Subscribers>() {
+        subscribers.publish(event, payload);
+    }
+    if let Err(e) = app.emit(event, payload) {
+        tracing::warn!(error = %e, event, "cannot emit");
+    }
 }
 
 /// The app's core from Tauri's managed state.
@@ -165,8 +179,23 @@ const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 /// Carries out what a later launch (or the start itself) asked for.
 pub fn handle_request<R: Runtime>(app: &AppHandle<R>, request: Request) -> Reply {
     let core = core(app);
-    let _guard = tauri::async_runtime::handle().inner().enter();
     let (trigger, text) = match request {
+        Request::Invoke { command, args } => {
+            let result =
+                tauri::async_runtime::block_on(commands::dispatch(app, &core, &command, args));
+            let (ok, value) = match result {
+                Ok(value) => (true, value),
+                Err(value) => (false, value),
+            };
+            return Reply {
+                ok,
+                message: String::new(),
+                value,
+            };
+        }
+        Request::Subscribe => {
+            return Reply::said(false, "subscriptions are served by the socket");
+        }
         Request::Show => {
             let view = if core.is_first_run() {
                 View::Setup
@@ -174,14 +203,8 @@ pub fn handle_request<R: Runtime>(app: &AppHandle<R>, request: Request) -> Reply
                 View::Settings
             };
             return match windows::open(app, view) {
-                Ok(()) => Reply {
-                    ok: true,
-                    message: core.text("cli.shown", &[]),
-                },
-                Err(e) => Reply {
-                    ok: false,
-                    message: e.to_string(),
-                },
+                Ok(()) => Reply::said(true, core.text("cli.shown", &[])),
+                Err(e) => Reply::said(false, e.to_string()),
             };
         }
         Request::Dial { text } => (Trigger::Link, Ok(text)),
@@ -190,27 +213,19 @@ pub fn handle_request<R: Runtime>(app: &AppHandle<R>, request: Request) -> Reply
     };
     let text = match text {
         Ok(text) => text,
-        Err(e) => {
-            let message = read_error(&core, trigger, e);
-            return Reply { ok: false, message };
-        }
+        Err(e) => return Reply::said(false, read_error(&core, trigger, e)),
     };
+    let _guard = tauri::async_runtime::handle().inner().enter();
     match core.trigger(&text, trigger) {
-        Ok(Some(_)) => Reply {
-            ok: true,
-            message: core
-                .call_status()
+        Ok(Some(_)) => {
+            let status = core.call_status();
+            let message = status
                 .map(|status| format!("{} — {}", status.number, status.text))
-                .unwrap_or_default(),
-        },
-        Ok(None) => Reply {
-            ok: true,
-            message: core.text("cli.pick", &[]),
-        },
-        Err(e) => Reply {
-            ok: false,
-            message: e.message,
-        },
+                .unwrap_or_default();
+            Reply::said(true, message)
+        }
+        Ok(None) => Reply::said(true, core.text("cli.pick", &[])),
+        Err(e) => Reply::said(false, e.message),
     }
 }
 
@@ -256,9 +271,22 @@ pub fn run(mut options: Options) -> anyhow::Result<()> {
         ))
         .setup(move |app| {
             let handle = app.handle().clone();
-            let (storage, settings, notes) = open_storage()?;
+            // Demo mode opens nothing on disk: not even the history file.
+            let (storage, settings, notes) = if options.demo {
+                let storage = Storage {
+                    settings_path: None,
+                    secrets: Arc::new(clickdial_agent::MemoryStore::new()),
+                    history: History::in_memory(),
+                };
+                (storage, None, Vec::new())
+            } else {
+                open_storage()?
+            };
             let core = Core::new(storage, settings, false);
             app.manage(core.clone());
+            app.manage(windows::Children::default());
+            let subscribers = instance::Subscribers::default();
+            app.manage(subscribers.clone());
             core.set_surface(surface::DesktopSurface::new(handle.clone(), &core));
             tray::create(&handle, &core, on_menu)?;
             if options.demo {
@@ -267,7 +295,7 @@ pub fn run(mut options: Options) -> anyhow::Result<()> {
             } else {
                 let _guard = tauri::async_runtime::handle().inner().enter();
                 core.reconnect();
-                if core.is_first_run() {
+                if core.is_first_run() && !options.background {
                     windows::open(&handle, View::Setup)?;
                 }
             }
@@ -296,7 +324,9 @@ pub fn run(mut options: Options) -> anyhow::Result<()> {
             }
             if let Some(listener) = options.listener.take() {
                 let app = handle.clone();
-                instance::serve(listener, move |request| handle_request(&app, request));
+                instance::serve(listener, subscribers, move |request| {
+                    handle_request(&app, request)
+                });
             }
             if let Some(request) = options.startup.take() {
                 let app = handle.clone();

@@ -22,6 +22,19 @@ fn main() -> ExitCode {
     }
     #[cfg(target_os = "linux")]
     without_gl();
+    if let Some(name) = &cli.window {
+        let Some(view) = clickdial_app::windows::View::named(name) else {
+            eprintln!("clickdial: no window called {name:?}");
+            return ExitCode::FAILURE;
+        };
+        return match clickdial_app::window::run(view) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("clickdial: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let request = cli.request();
     let listener = match instance::socket_path().and_then(|path| instance::claim(&path)) {
         Ok(Claim::Running(stream)) => {
@@ -48,6 +61,7 @@ fn main() -> ExitCode {
     };
     let options = clickdial_app::Options {
         demo: cli.demo,
+        background: cli.background,
         startup: request,
         listener,
     };

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::{Duration, Instant};
 
 use clickdial_connect::LinkState;
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
 use crate::core::{Core, Surface};
 use crate::notify::Notifier;
@@ -142,9 +142,7 @@ impl<R: Runtime> Surface for DesktopSurface<R> {
                 }
             });
         }
-        if let Err(e) = self.app.emit("call-progress", status) {
-            tracing::warn!(error = %e, "cannot send call-progress");
-        }
+        crate::publish(&self.app, "call-progress", status);
         self.refresh_look();
         if let Some(core) = self.core.upgrade()
             && let Err(e) = tray::refresh_menu(&self.app, &core)
@@ -156,8 +154,8 @@ impl<R: Runtime> Surface for DesktopSurface<R> {
 
     fn pick(&self) {
         // A fresh window: an open one still shows the previous text.
-        if let Err(e) = windows::close(&self.app, View::Pick.name()) {
-            tracing::warn!(error = %e, "cannot close the old pick window");
+        if let Some(children) = self.app.try_state::<windows::Children>() {
+            children.close(View::Pick);
         }
         self.open(View::Pick);
     }
@@ -173,6 +171,6 @@ impl<R: Runtime> Surface for DesktopSurface<R> {
             tracing::warn!(error = %e, "cannot update the tray menu");
         }
         self.refresh_look();
-        let _ = self.app.emit("settings-changed", ());
+        crate::publish(&self.app, "settings-changed", &());
     }
 }

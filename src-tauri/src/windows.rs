@@ -1,10 +1,16 @@
-//! The app's windows: one per view of the web UI, created when needed and destroyed when
-//! closed, so an idle agent's desktop carries no web process.
+//! The app's windows. Each view of the web UI opens in a window process of its own
+//! (`clickdial --window <view>`), so closing it ends that process and WebKit's web and network
+//! processes with it: an idle tray carries no web process. (Inside one process Tauri keeps
+//! WebKit's network process for the app's lifetime on Linux.)
+
+use std::collections::HashMap;
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
 
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
 /// A view of the web UI (`ui/`), each in a window of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
     /// The first-run flow.
     Setup,
@@ -20,6 +26,16 @@ pub enum View {
     Dial,
 }
 
+/// Every view.
+pub const VIEWS: [View; 6] = [
+    View::Setup,
+    View::Settings,
+    View::History,
+    View::Pick,
+    View::Call,
+    View::Dial,
+];
+
 impl View {
     /// The window label and hash route.
     pub fn name(self) -> &'static str {
@@ -33,6 +49,11 @@ impl View {
         }
     }
 
+    /// The view named `name`.
+    pub fn named(name: &str) -> Option<View> {
+        VIEWS.into_iter().find(|view| view.name() == name)
+    }
+
     /// The window's inner size in logical pixels.
     fn size(self) -> (f64, f64) {
         match self {
@@ -42,17 +63,76 @@ impl View {
     }
 }
 
-/// Shows `view`, creating its window if it is not open; focuses it either way.
-pub fn open<R: Runtime>(app: &AppHandle<R>, view: View) -> tauri::Result<()> {
-    if let Some(window) = app.get_webview_window(view.name()) {
-        window.show()?;
-        window.unminimize()?;
-        return window.set_focus();
+/// The window processes the tray started, by view.
+#[derive(Debug, Default, Clone)]
+pub struct Children {
+    running: Arc<Mutex<HashMap<View, Child>>>,
+}
+
+impl Children {
+    /// Whether the window process of `view` still runs (reaping it when it ended).
+    fn is_running(&self, view: View) -> bool {
+        let mut running = self.running.lock().expect("children lock");
+        match running.get_mut(&view).map(Child::try_wait) {
+            Some(Ok(None)) => true,
+            Some(_) => {
+                running.remove(&view);
+                false
+            }
+            None => false,
+        }
     }
+
+    /// Ends the window process of `view`, if it runs.
+    pub fn close(&self, view: View) {
+        if let Some(mut child) = self.running.lock().expect("children lock").remove(&view) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Shows `view`: raises its window process if it runs, else starts one.
+pub fn open<R: Runtime>(app: &AppHandle<R>, view: View) -> std::io::Result<()> {
+    let Some(children) = app.try_state::<Children>() else {
+        return Ok(()); // No window processes in the commands' tests.
+    };
+    if children.is_running(view) {
+        crate::publish(app, "focus-window", &view.name());
+        return Ok(());
+    }
+    let child = Command::new(std::env::current_exe()?)
+        .args(["--window", view.name()])
+        .spawn()?;
+    children
+        .running
+        .lock()
+        .expect("children lock")
+        .insert(view, child);
+    reap_later(children.inner().clone());
+    Ok(())
+}
+
+/// Collects ended window processes so none lingers as a zombie.
+fn reap_later(children: Children) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let mut running = children.running.lock().expect("children lock");
+            running.retain(|_, child| matches!(child.try_wait(), Ok(None)));
+            if running.is_empty() {
+                return;
+            }
+        }
+    });
+}
+
+/// Creates the window of `view` in this (window) process.
+pub fn build<R: Runtime, M: Manager<R>>(manager: &M, view: View) -> tauri::Result<()> {
     let (width, height) = view.size();
     let url = WebviewUrl::App(format!("index.html#/{}", view.name()).into());
     let small = matches!(view, View::Pick | View::Call | View::Dial);
-    WebviewWindowBuilder::new(app, view.name(), url)
+    WebviewWindowBuilder::new(manager, view.name(), url)
         .title("clickdial")
         .inner_size(width, height)
         .min_inner_size(width.min(360.0), height.min(260.0))
@@ -62,12 +142,4 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, view: View) -> tauri::Result<()> {
         .focused(true)
         .build()?;
     Ok(())
-}
-
-/// Destroys the window `label` (and with the last one, WebKit's processes).
-pub fn close<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<()> {
-    match app.get_webview_window(label) {
-        Some(window) => window.destroy(),
-        None => Ok(()),
-    }
 }
