@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clickdial_connect::LinkState;
 use serde::Serialize;
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Runtime};
 
 use crate::core::Core;
 
@@ -140,24 +140,78 @@ fn connection(core: &Core) -> Check {
 
 /// Makes clickdial the desktop's application for tel:, callto: and sip: links.
 pub fn register_handler<R: Runtime>(app: &AppHandle<R>, core: &Core) -> (bool, String) {
+    match register(app) {
+        Ok(()) => (true, core.text("check.handler_registered", &[])),
+        Err(detail) => (
+            false,
+            core.text("check.handler_failed", &[("detail", &detail)]),
+        ),
+    }
+}
+
+/// Linux: a `clickdial-handler.desktop` for this very binary in the user's applications
+/// folder, made the default for each scheme with `xdg-mime`. (The deep-link plugin's own
+/// file quotes the program path, which the generic `xdg-open` cannot run.)
+#[cfg(target_os = "linux")]
+fn register<R: Runtime>(_app: &AppHandle<R>) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = exe.to_string_lossy();
+    // The desktop-entry spec: quote arguments holding reserved characters.
+    let reserved = |c: char| " \t\n\"'\\><~|&;$*?#()`".contains(c);
+    let program = if exe.contains(reserved) {
+        let escaped: String = exe
+            .chars()
+            .flat_map(|c| match c {
+                '"' | '`' | '$' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        format!("\"{escaped}\"")
+    } else {
+        exe.into_owned()
+    };
+    let mime: String = SCHEMES
+        .iter()
+        .map(|s| format!("x-scheme-handler/{s};"))
+        .collect();
+    let entry = format!(
+        "[Desktop Entry]\nType=Application\nName=clickdial\nExec={program} %u\nTerminal=false\n\
+         NoDisplay=true\nMimeType={mime}\n"
+    );
+    let folder = dirs::data_dir()
+        .ok_or("no data folder (HOME is not set)")?
+        .join("applications");
+    std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let file = folder.join("clickdial-handler.desktop");
+    std::fs::write(&file, entry).map_err(|e| format!("{}: {e}", file.display()))?;
+    for scheme in SCHEMES {
+        let status = std::process::Command::new("xdg-mime")
+            .args(["default", "clickdial-handler.desktop"])
+            .arg(format!("x-scheme-handler/{scheme}"))
+            .status()
+            .map_err(|e| format!("xdg-mime: {e}"))?;
+        if !status.success() {
+            return Err(format!("xdg-mime default … {scheme}: {status}"));
+        }
+    }
+    Ok(())
+}
+
+/// Windows and macOS: the deep-link plugin's registration.
+#[cfg(not(target_os = "linux"))]
+fn register<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
+    use tauri::Manager;
     use tauri_plugin_deep_link::DeepLinkExt;
     if app
         .try_state::<tauri_plugin_deep_link::DeepLink<R>>()
         .is_none()
     {
-        return (
-            false,
-            core.text("check.handler_failed", &[("detail", "no deep-link plugin")]),
-        );
+        return Err("no deep-link plugin".to_owned());
     }
     for scheme in SCHEMES {
-        if let Err(e) = app.deep_link().register(scheme) {
-            let detail = format!("{scheme}: {e}");
-            return (
-                false,
-                core.text("check.handler_failed", &[("detail", &detail)]),
-            );
-        }
+        app.deep_link()
+            .register(scheme)
+            .map_err(|e| format!("{scheme}: {e}"))?;
     }
-    (true, core.text("check.handler_registered", &[]))
+    Ok(())
 }

@@ -328,6 +328,8 @@ export function errorAsTest(e: ApiError): TestResult {
 export class DialBox {
   value = '';
   preview: Msg | null = null;
+  /** The one number the preview found, with the text it was found in. */
+  private found: { text: string; display: string } | null = null;
   status: { msg: Msg; tone: 'info' | 'ok' | 'err' } | null = null;
   busy = false;
   private callId: string | null = null;
@@ -386,6 +388,7 @@ export class DialBox {
       try {
         const c = await api.candidates(text);
         if (text !== this.value.trim()) return;
+        this.found = c.candidates.length === 1 ? { text, display: c.candidates[0].display } : null;
         if (c.candidates.length === 0) this.preview = { key: 'ui.dial.preview_none' };
         else if (c.candidates.length === 1)
           this.preview = { key: 'ui.dial.preview_one', vars: { number: c.candidates[0].destination } };
@@ -412,7 +415,9 @@ export class DialBox {
       return;
     }
     this.busy = true;
-    this.status = { msg: { key: 'ui.dial.calling', vars: { number: text } }, tone: 'info' };
+    // The number as people write it when the preview found exactly one, else what was typed.
+    const number = this.found?.text === text ? this.found.display : text;
+    this.status = { msg: { key: 'ui.dial.calling', vars: { number } }, tone: 'info' };
     this.refresh();
     try {
       const { id } = await api.dial(text, 'typed');

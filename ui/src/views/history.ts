@@ -81,7 +81,12 @@ export async function historyView(ctx: Ctx): Promise<View> {
 
   events
     .onCallProgress((c) => {
-      if (c.final) void reload();
+      if (!c.final) return;
+      // A redial's line ends with how the call ended, not "Calling…".
+      if (s.status?.tone === 'info') {
+        s.status = { msg: { raw: c.number ? `${c.number} — ${c.text}` : c.text }, tone: c.outcome === 'answered' ? 'ok' : 'err' };
+      }
+      void reload();
     })
     .then((u) => (destroyed ? u() : (unlisten = u)), () => {});
 
