@@ -95,8 +95,8 @@ pub fn dry_run(text: &str, settings: Option<&Settings>) -> Result<String, String
                     &settings.extension
                 },
             );
-            if let Some(ext) = &dial.extension {
-                out.push_str(&format!(", then send extension {} as tones", ext.as_str()));
+            if let Connection::Gateway { .. } = settings.connection {
+                out.push_str(" (the gateway applies its own dial rules to it)");
             }
             Ok(out)
         }
@@ -164,7 +164,8 @@ mod tests {
         let out = dry_run("Tel.: +34 93 200 90 00", Some(&settings)).unwrap();
         assert_eq!(
             out,
-            "would dial 0932009000 (932 00 90 00) from extension 10 through the gateway at https://gw"
+            "would dial 0932009000 (932 00 90 00) from extension 10 through the gateway at \
+             https://gw (the gateway applies its own dial rules to it)"
         );
         let several = dry_run("93 200 90 00 or 600 12 34 56", Some(&settings)).unwrap_err();
         assert!(several.contains("932 00 90 00 -> 0932009000"), "{several}");

@@ -157,7 +157,12 @@ async fn run<R: Runtime>(
             let settings = read_settings(core, settings)?;
             to_value(core.test_connection(&settings, secret).await)
         }
-        "start_demo" => core.start_demo().await.map(|()| Value::Null),
+        "start_demo" => {
+            let before = core.settings();
+            core.start_demo().await?;
+            crate::apply_os_settings(app, core, &before);
+            Ok(Value::Null)
+        }
         "candidates" => {
             let TextArgs { text } = args(command, raw)?;
             to_value(core.candidates(&text))

@@ -127,6 +127,7 @@ pub struct Core {
     catalogue: Catalogue,
     settings: Mutex<Settings>,
     first_run: AtomicBool,
+    settings_damaged: AtomicBool,
     demo: AtomicBool,
     notifications_available: AtomicBool,
     settings_path: Mutex<Option<PathBuf>>,
@@ -140,6 +141,9 @@ pub struct Core {
     surface: Mutex<Option<Arc<dyn Surface>>>,
 }
 
+/// How soon a link that could not get its secret tries again.
+const KEYRING_RETRY: Duration = Duration::from_secs(30);
+
 /// A fresh id for a call.
 fn call_id() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -152,6 +156,7 @@ impl Core {
         Arc::new(Core {
             catalogue: Catalogue::builtin(),
             first_run: AtomicBool::new(settings.is_none()),
+            settings_damaged: AtomicBool::new(false),
             settings: Mutex::new(settings.unwrap_or_default()),
             demo: AtomicBool::new(demo),
             notifications_available: AtomicBool::new(true),
@@ -167,6 +172,12 @@ impl Core {
             demo_pbx: Mutex::new(None),
             surface: Mutex::new(None),
         })
+    }
+
+    /// Marks the settings file as damaged: the first save moves it aside instead of
+    /// overwriting it.
+    pub fn set_settings_damaged(&self) {
+        self.settings_damaged.store(true, Ordering::Relaxed);
     }
 
     /// Connects the core to what shows its state.
@@ -299,15 +310,37 @@ impl Core {
         }
         let path = self.settings_path.lock().expect("path lock").clone();
         if let Some(path) = path {
+            if self.settings_damaged.swap(false, Ordering::Relaxed) {
+                // The damaged file is kept beside the new one, never overwritten.
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let aside = path.with_extension(format!("toml.damaged-{stamp}"));
+                if let Err(e) = std::fs::rename(&path, &aside) {
+                    self.settings_damaged.store(true, Ordering::Relaxed);
+                    return Err(UserError {
+                        kind: "settings_file",
+                        message: self.text("error.settings_file", &[("detail", &e.to_string())]),
+                        problems: None,
+                    });
+                }
+            }
             settings.save(&path).map_err(|e| UserError {
                 kind: "settings_file",
                 message: self.text("error.settings_file", &[("detail", &e.to_string())]),
                 problems: None,
             })?;
         }
+        let before = self.settings();
+        let was_first_run = self.first_run.swap(false, Ordering::Relaxed);
+        let relink = was_first_run
+            || secret.is_some_and(|s| !s.is_empty())
+            || before.connection != settings.connection
+            || before.extension != settings.extension;
         *self.settings.lock().expect("settings lock") = settings;
-        self.first_run.store(false, Ordering::Relaxed);
-        self.reconnect();
+        if relink {
+            self.reconnect();
+        }
         if let Some(surface) = self.surface() {
             surface.menu_changed();
         }
@@ -318,6 +351,8 @@ impl Core {
     fn target(&self, settings: &Settings, secret: Option<String>) -> Result<Target, UserError> {
         let secret = match secret.filter(|s| !s.is_empty()) {
             Some(secret) => Some(secret),
+            // The stored secret belongs to the saved server: it is never sent anywhere else.
+            None if !Core::same_server(&self.settings().connection, &settings.connection) => None,
             None => self
                 .secrets()
                 .get(Core::secret_name(settings))
@@ -352,6 +387,30 @@ impl Core {
                 token: secret,
             }),
         })
+    }
+
+    /// Whether two connections reach the same account (so a stored secret may be reused).
+    fn same_server(a: &Connection, b: &Connection) -> bool {
+        match (a, b) {
+            (
+                Connection::Ami {
+                    host: h1,
+                    port: p1,
+                    username: u1,
+                    tls: t1,
+                    ..
+                },
+                Connection::Ami {
+                    host: h2,
+                    port: p2,
+                    username: u2,
+                    tls: t2,
+                    ..
+                },
+            ) => h1 == h2 && p1 == p2 && u1 == u2 && t1 == t2,
+            (Connection::Gateway { url: a }, Connection::Gateway { url: b }) => a == b,
+            _ => false,
+        }
     }
 
     /// Logs in with `settings` (and `secret`, or the stored one) and says what it found.
@@ -448,7 +507,25 @@ impl Core {
         let target = if self.is_first_run() {
             None
         } else {
-            self.target(&settings, None).ok()
+            match self.target(&settings, None) {
+                Ok(target) => Some(target),
+                Err(e) => {
+                    // A locked keyring (autostart before login finished) or a missing secret:
+                    // said in the tray, and tried again in a while.
+                    *self.link.lock().expect("link lock") = None;
+                    self.set_link_state(LinkState::Down { reason: e.message });
+                    let core = Arc::downgrade(self);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(KEYRING_RETRY).await;
+                        if let Some(core) = core.upgrade()
+                            && core.link.lock().expect("link lock").is_none()
+                        {
+                            core.reconnect();
+                        }
+                    });
+                    return;
+                }
+            }
         };
         let link = target.map(Link::open);
         if let Some(link) = &link {
@@ -615,10 +692,12 @@ impl Core {
             });
         }
         let home = settings.dial.country;
-        let display = read_input(text, home)
-            .ok()
-            .and_then(|c| c.best().ok().map(|b| b.number.for_people(home)));
-        let Some(display) = display else {
+        let best = read_input(text, home).ok().and_then(|c| {
+            c.best()
+                .ok()
+                .map(|b| (b.number.for_people(home), b.number.key()))
+        });
+        let Some((display, key)) = best else {
             return Err(UserError {
                 kind: "no_number",
                 message: self.text("error.no_number", &[("text", text)]),
@@ -636,7 +715,9 @@ impl Core {
                 .destination
                 .as_str()
                 .to_owned(),
-            Connection::Gateway { .. } => text.trim().to_owned(),
+            // E.164 (or the short code): unambiguous whatever country the gateway is set to.
+            Connection::Gateway { .. } if key.starts_with('+') => format!("tel:{key}"),
+            Connection::Gateway { .. } => key,
         };
         let link = self.link.lock().expect("link lock").clone();
         let Some(link) = link else {
@@ -770,9 +851,10 @@ impl Core {
                 }
             }
         };
-        if let Some(cancel) = cancel
-            && cancel.send(()).is_ok()
-        {
+        if let Some(cancel) = cancel {
+            // Taken under the call lock: the preview cannot turn into a call any more
+            // (run_call checks for the sender under the same lock).
+            let _ = cancel.send(());
             return Ok(());
         }
         let Some(hangup) = hangup else {
@@ -848,6 +930,18 @@ impl Core {
                     self.finish(entry, Outcome::Cancelled, Leg::Agent, None);
                     return;
                 }
+            }
+            // Whoever takes the cancel sender first decides: Cancel pressed just as the
+            // preview ended still cancels.
+            let cancelled_late = self
+                .call
+                .lock()
+                .expect("call lock")
+                .as_mut()
+                .is_some_and(|c| c.cancel.take().is_none());
+            if cancelled_late {
+                self.finish(entry, Outcome::Cancelled, Leg::Agent, None);
+                return;
             }
         }
         let text = |stage| stage_text(&self.catalogue, self.lang(), stage, &display, &extension, 0);

@@ -21,10 +21,15 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
             let core = crate::core(app);
             let settings = core.settings();
             let is = |text: &str| text.parse::<Shortcut>().is_ok_and(|s| s == *shortcut);
+            // Reading the selection is an X11 round trip: not on the event loop.
             if is(&settings.hotkey) {
-                crate::dial_from(&core, Trigger::Hotkey, selection::selection());
+                std::thread::spawn(move || {
+                    crate::dial_from(&core, Trigger::Hotkey, selection::selection());
+                });
             } else if is(&settings.clipboard_hotkey) {
-                crate::dial_from(&core, Trigger::Clipboard, selection::clipboard());
+                std::thread::spawn(move || {
+                    crate::dial_from(&core, Trigger::Clipboard, selection::clipboard());
+                });
             }
         })
         .build()

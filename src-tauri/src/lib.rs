@@ -67,25 +67,28 @@ pub fn core<R: Runtime>(app: &AppHandle<R>) -> Arc<Core> {
 
 /// Opens the real storage; what cannot be opened is reported and replaced by memory, so the
 /// app still starts and nothing on disk is overwritten.
-fn open_storage() -> anyhow::Result<(Storage, Option<Settings>, Vec<String>)> {
+fn open_storage() -> anyhow::Result<(Storage, Option<Settings>, Vec<String>, bool)> {
     let config_dir = paths::config_dir().context("no settings folder: set HOME")?;
     let data_dir = paths::data_dir().context("no data folder: set HOME")?;
     let settings_path = config_dir.join("settings.toml");
     let mut notes = Vec::new();
     let catalogue = i18n::Catalogue::builtin();
     let lang = i18n::Lang::resolve(clickdial_agent::Language::Auto);
-    let (settings, settings_path) = match Settings::load(&settings_path) {
-        Ok(settings) => (settings, Some(settings_path)),
+    let mut damaged = false;
+    let settings = match Settings::load(&settings_path) {
+        Ok(settings) => settings,
         Err(e) => {
             notes.push(catalogue.text(
                 lang,
                 "error.settings_broken",
                 &[("detail", &e.to_string())],
             ));
-            // Keep the broken file as it is: this run's settings stay in memory.
-            (None, None)
+            // The damaged file stays as it is until the agent saves: then it is moved aside.
+            damaged = true;
+            None
         }
     };
+    let settings_path = Some(settings_path);
     let history = match History::open(&data_dir.join("history.db")) {
         Ok(history) => {
             if let Some(recovered) = history.recovered() {
@@ -104,7 +107,7 @@ fn open_storage() -> anyhow::Result<(Storage, Option<Settings>, Vec<String>)> {
         secrets: Arc::new(KeyringStore::new(KEYRING_SERVICE)),
         history,
     };
-    Ok((storage, settings, notes))
+    Ok((storage, settings, notes, damaged))
 }
 
 /// Applies what the settings change outside the app: hotkeys and (except in demo mode)
@@ -139,8 +142,15 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
         }
     };
     match id {
-        "dial_clipboard" => dial_from(&core, Trigger::Tray, selection::clipboard()),
-        "dial_selection" => dial_from(&core, Trigger::Selection, selection::selection()),
+        // Reading the selection is an X11 round trip: not on the event loop.
+        "dial_clipboard" => {
+            std::thread::spawn(move || dial_from(&core, Trigger::Tray, selection::clipboard()));
+        }
+        "dial_selection" => {
+            std::thread::spawn(move || {
+                dial_from(&core, Trigger::Selection, selection::selection())
+            });
+        }
         "dial_number" => open(View::Dial),
         "history" => open(View::History),
         "settings" if core.is_first_run() => open(View::Setup),
@@ -272,17 +282,20 @@ pub fn run(mut options: Options) -> anyhow::Result<()> {
         .setup(move |app| {
             let handle = app.handle().clone();
             // Demo mode opens nothing on disk: not even the history file.
-            let (storage, settings, notes) = if options.demo {
+            let (storage, settings, notes, damaged) = if options.demo {
                 let storage = Storage {
                     settings_path: None,
                     secrets: Arc::new(clickdial_agent::MemoryStore::new()),
                     history: History::in_memory(),
                 };
-                (storage, None, Vec::new())
+                (storage, None, Vec::new(), false)
             } else {
                 open_storage()?
             };
             let core = Core::new(storage, settings, false);
+            if damaged {
+                core.set_settings_damaged();
+            }
             app.manage(core.clone());
             app.manage(windows::Children::default());
             let subscribers = instance::Subscribers::default();
@@ -325,7 +338,16 @@ pub fn run(mut options: Options) -> anyhow::Result<()> {
             if let Some(listener) = options.listener.take() {
                 let app = handle.clone();
                 instance::serve(listener, subscribers, move |request| {
-                    handle_request(&app, request)
+                    let shown_here = matches!(
+                        request,
+                        Request::Dial { .. } | Request::DialClipboard | Request::DialSelection
+                    );
+                    let reply = handle_request(&app, request);
+                    // A link click or a desktop shortcut has no terminal: say it here too.
+                    if shown_here && !reply.ok {
+                        crate::core(&app).report(&reply.message);
+                    }
+                    reply
                 });
             }
             if let Some(request) = options.startup.take() {

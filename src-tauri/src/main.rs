@@ -54,9 +54,11 @@ fn main() -> ExitCode {
             };
         }
         Ok(Claim::First(listener)) => Some(listener),
+        // Windows reach the tray only through the socket: without it, refuse to start
+        // rather than run a tray nothing can talk to.
         Err(e) => {
-            eprintln!("clickdial: {e}; starting without the single-instance check");
-            None
+            eprintln!("clickdial: {e}");
+            return ExitCode::FAILURE;
         }
     };
     let options = clickdial_app::Options {

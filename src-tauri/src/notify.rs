@@ -35,10 +35,15 @@ impl Notifier {
             _ => (None, false),
         };
         let mut notification = Notification::new();
+        let summary = if status.number.is_empty() {
+            title.to_owned()
+        } else {
+            format!("{title} — {}", status.number)
+        };
         notification
             .appname("clickdial")
-            .summary(&format!("{title} — {}", status.number))
-            .body(&status.text)
+            .summary(&summary)
+            .body(&escape_markup(&status.text))
             .icon("call-start");
         if let Some(id) = replaces {
             notification.id(id);
@@ -66,5 +71,26 @@ impl Notifier {
             });
         }
         Ok(())
+    }
+}
+
+/// `text` safe in a notification body, which servers may read as markup (the body can hold
+/// text from the clipboard).
+fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_cannot_carry_markup() {
+        assert_eq!(
+            escape_markup("No number in: <b>x</b> & <a href=\"y\">"),
+            "No number in: &lt;b&gt;x&lt;/b&gt; &amp; &lt;a href=\"y\"&gt;"
+        );
     }
 }

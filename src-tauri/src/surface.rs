@@ -22,6 +22,8 @@ pub struct DesktopSurface<R: Runtime> {
     app: AppHandle<R>,
     core: Weak<Core>,
     failed_at: Mutex<Option<Instant>>,
+    /// The call the call window was last raised for.
+    raised_for: Mutex<Option<String>>,
     notifications: mpsc::Sender<CallStatus>,
     me: Weak<DesktopSurface<R>>,
 }
@@ -35,6 +37,7 @@ impl<R: Runtime> DesktopSurface<R> {
             app,
             core: Arc::downgrade(core),
             failed_at: Mutex::new(None),
+            raised_for: Mutex::new(None),
             notifications,
             me: me.clone(),
         });
@@ -68,8 +71,11 @@ impl<R: Runtime> DesktopSurface<R> {
             "notify.hangup"
         };
         let hangup_core = self.core.clone();
+        let call = status.id.clone();
         let on_action = Arc::new(move || {
-            if let Some(core) = hangup_core.upgrade() {
+            // A button of an old notification must not end a later call.
+            let current = |core: &Core| core.call_status().is_some_and(|s| s.id == call);
+            if let Some(core) = hangup_core.upgrade().filter(|core| current(core)) {
                 tauri::async_runtime::spawn(async move {
                     if let Err(e) = core.hangup().await {
                         core.report(&e.message);
@@ -83,9 +89,14 @@ impl<R: Runtime> DesktopSurface<R> {
                 .map_err(|e| tracing::warn!(error = %e, "no desktop notifications; using the call window"))
                 .is_ok();
         if !shown {
-            // The call window shows the state and closes itself after the end.
+            // The call window shows the state and closes itself after the end; it is raised
+            // once per call, not on every step (the agent may be typing elsewhere).
             core.set_notifications_available(false);
-            self.open(View::Call);
+            let mut raised = self.raised_for.lock().expect("raised lock");
+            if raised.as_deref() != Some(status.id.as_str()) {
+                *raised = Some(status.id.clone());
+                self.open(View::Call);
+            }
         }
     }
 

@@ -166,6 +166,59 @@ fn first_run_saves_settings_and_names_each_problem() {
 }
 
 #[test]
+fn the_stored_secret_never_goes_to_another_server() {
+    let h = Harness::new();
+    h.ok(
+        "save_settings",
+        json!({ "settings": ami_settings(5038, "10"), "secret": "s3cret" }),
+    );
+    let mut elsewhere = ami_settings(5038, "10");
+    elsewhere["connection"]["host"] = json!("203.0.113.9");
+    let report = h.ok(
+        "test_connection",
+        json!({ "settings": elsewhere, "secret": null }),
+    );
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["kind"], "invalid", "{report}");
+    assert_eq!(report["message"], "Enter the secret (or token) first.");
+}
+
+#[test]
+fn a_damaged_settings_file_is_kept_aside_when_new_settings_are_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.toml");
+    std::fs::write(&path, "extension = [broken\n").unwrap();
+    let storage = Storage {
+        settings_path: Some(path.clone()),
+        secrets: Arc::new(MemoryStore::new()),
+        history: History::in_memory(),
+    };
+    let core = Core::new(storage, None, false);
+    core.set_settings_damaged();
+    let settings: clickdial_agent::Settings =
+        serde_json::from_value(ami_settings(5038, "10")).unwrap();
+    let _rt = tauri::async_runtime::handle().inner().enter();
+    core.save_settings(settings, Some("s".into())).unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let aside = names
+        .iter()
+        .find(|n| n.starts_with("settings.toml.damaged-"))
+        .unwrap_or_else(|| panic!("no damaged copy kept: {names:?}"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(aside)).unwrap(),
+        "extension = [broken\n"
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("extension = \"10\"")
+    );
+}
+
+#[test]
 fn candidates_show_every_number_and_what_would_be_dialed() {
     let h = Harness::new();
     h.ok(

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../src/api';
-import { $, choose, click, close, emitEvent, en, ES, fakeBackend, get, open, text, type, waitFor } from './helpers';
+import { $, choose, click, close, defaultSettings, emitEvent, en, ES, fakeBackend, get, open, text, type, waitFor } from './helpers';
 
 afterEach(close);
 
@@ -109,11 +109,26 @@ describe('#/setup', () => {
   });
 
   it('demo: starts the demo without a PBX', async () => {
+    const demo = {
+      mode: 'ami' as const,
+      host: '127.0.0.1',
+      port: 40001,
+      username: 'clickdial',
+      tls: false,
+      channel: 'Local/{extension}@agents',
+      context: 'extensiones-locales',
+    };
+    let started = false;
     const b = fakeBackend({
-      // The stored connection is still empty: those problems do not stop the demo.
-      save_settings: () => {
-        throw { kind: 'invalid', message: 'x', problems: [{ field: 'connection.host', kind: 'required', message: 'Type the address' }] };
+      start_demo: () => {
+        started = true;
+        return null;
       },
+      // After start_demo the Rust side holds the demo's connection.
+      get_settings: () => ({
+        settings: started ? { ...defaultSettings(), connection: demo } : defaultSettings(),
+        has_secret: started,
+      }),
     });
     await stepOne();
     await click('setup-choice-demo');
@@ -122,7 +137,10 @@ describe('#/setup', () => {
     await click('setup-next-2');
     await waitFor(() => $('setup-step-3'));
     expect(b.of('start_demo')).toHaveLength(1);
-    expect((b.of('save_settings')[0] as { settings: Settings }).settings.extension).toBe('10');
+    const saved = (b.of('save_settings')[0] as { settings: Settings }).settings;
+    expect(saved.extension).toBe('10');
+    // The agent's choices on top of the demo's connection, not the empty one from before.
+    expect(saved.connection).toEqual(demo);
     expect(b.calls.findIndex((c) => c.cmd === 'start_demo')).toBeLessThan(b.calls.findIndex((c) => c.cmd === 'save_settings'));
   });
 

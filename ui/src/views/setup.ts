@@ -111,14 +111,10 @@ export async function setupView(ctx: Ctx): Promise<View> {
     try {
       if (s.choice === 'demo') {
         await api.startDemo();
-        try {
-          await api.saveSettings(settings, null);
-        } catch (e) {
-          // In demo mode the stored connection may still be empty: only the agent's own fields matter here.
-          const err = toApiError(e);
-          const mine = (err.problems ?? []).filter((p) => !p.field.startsWith('connection') && p.field !== 'secret');
-          if (!err.problems || mine.length) throw { ...err, problems: mine.length ? mine : undefined };
-        }
+        // The demo brings its own connection: save the agent's choices on top of it.
+        const demo = (await api.getSettings()).settings;
+        const { language, extension, dial } = settings;
+        await api.saveSettings({ ...demo, language, extension, dial }, null);
       } else {
         await api.saveSettings(settings, draftSecret(s.conn));
       }
