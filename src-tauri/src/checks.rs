@@ -154,7 +154,11 @@ pub fn register_handler<R: Runtime>(app: &AppHandle<R>, core: &Core) -> (bool, S
 /// file quotes the program path, which the generic `xdg-open` cannot run.)
 #[cfg(target_os = "linux")]
 fn register<R: Runtime>(_app: &AppHandle<R>) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // An AppImage runs from a mount that is gone after it quits: register the image itself.
+    let exe = match std::env::var_os("APPIMAGE") {
+        Some(image) => std::path::PathBuf::from(image),
+        None => std::env::current_exe().map_err(|e| e.to_string())?,
+    };
     let exe = exe.to_string_lossy();
     // The desktop-entry spec: quote arguments holding reserved characters.
     let reserved = |c: char| " \t\n\"'\\><~|&;$*?#()`".contains(c);
