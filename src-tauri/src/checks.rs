@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use clickdial_connect::LinkState;
 use serde::Serialize;
-use tauri::{AppHandle, Runtime};
 
 use crate::core::Core;
+use crate::host::Host;
 
 /// The link schemes clickdial handles.
 pub const SCHEMES: [&str; 3] = ["tel", "callto", "sip"];
@@ -35,11 +35,11 @@ pub struct Report {
 }
 
 /// Runs every check.
-pub fn run<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>) -> Report {
+pub fn run(host: &dyn Host, core: &Arc<Core>) -> Report {
     Report {
         checks: vec![
             handler(core),
-            hotkey(app, core),
+            hotkey(host, core),
             keyring(core),
             connection(core),
         ],
@@ -78,7 +78,7 @@ fn handler(core: &Core) -> Check {
     }
 }
 
-fn hotkey<R: Runtime>(app: &AppHandle<R>, core: &Core) -> Check {
+fn hotkey(host: &dyn Host, core: &Core) -> Check {
     let settings = core.settings();
     let (ok, message, fix) = if core.info().wayland {
         (false, core.text("check.hotkey_wayland", &[]), None)
@@ -88,7 +88,7 @@ fn hotkey<R: Runtime>(app: &AppHandle<R>, core: &Core) -> Check {
             core.text("check.hotkey_paused", &[("hotkey", &settings.hotkey)]),
             None,
         )
-    } else if crate::hotkeys::is_registered(app, &settings.hotkey) {
+    } else if host.hotkey_registered(&settings.hotkey) {
         (
             true,
             core.text("check.hotkey_ok", &[("hotkey", &settings.hotkey)]),
@@ -139,8 +139,8 @@ fn connection(core: &Core) -> Check {
 }
 
 /// Makes clickdial the desktop's application for tel:, callto: and sip: links.
-pub fn register_handler<R: Runtime>(app: &AppHandle<R>, core: &Core) -> (bool, String) {
-    match register(app) {
+pub fn register_handler(core: &Core) -> (bool, String) {
+    match register() {
         Ok(()) => (true, core.text("check.handler_registered", &[])),
         Err(detail) => (
             false,
@@ -149,31 +149,31 @@ pub fn register_handler<R: Runtime>(app: &AppHandle<R>, core: &Core) -> (bool, S
     }
 }
 
-/// Linux: a `clickdial-handler.desktop` for this very binary in the user's applications
-/// folder, made the default for each scheme with `xdg-mime`. (The deep-link plugin's own
-/// file quotes the program path, which the generic `xdg-open` cannot run.)
-#[cfg(target_os = "linux")]
-fn register<R: Runtime>(_app: &AppHandle<R>) -> Result<(), String> {
-    // An AppImage runs from a mount that is gone after it quits: register the image itself.
+/// `program` as a desktop entry's `Exec` wants it: quoted (with `"`, `` ` ``, `$` and `\`
+/// escaped) when it holds a reserved character, as is otherwise.
+pub fn desktop_exec_quote(program: &str) -> String {
+    let reserved = |c: char| " \t\n\"'\\><~|&;$*?#()`".contains(c);
+    if !program.contains(reserved) {
+        return program.to_owned();
+    }
+    let escaped: String = program
+        .chars()
+        .flat_map(|c| match c {
+            '"' | '`' | '$' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("\"{escaped}\"")
+}
+
+/// A `clickdial-handler.desktop` for this very binary (or its AppImage) in the user's
+/// applications folder, made the default for each scheme with `xdg-mime`.
+fn register() -> Result<(), String> {
     let exe = match std::env::var_os("APPIMAGE") {
         Some(image) => std::path::PathBuf::from(image),
         None => std::env::current_exe().map_err(|e| e.to_string())?,
     };
-    let exe = exe.to_string_lossy();
-    // The desktop-entry spec: quote arguments holding reserved characters.
-    let reserved = |c: char| " \t\n\"'\\><~|&;$*?#()`".contains(c);
-    let program = if exe.contains(reserved) {
-        let escaped: String = exe
-            .chars()
-            .flat_map(|c| match c {
-                '"' | '`' | '$' | '\\' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
-        format!("\"{escaped}\"")
-    } else {
-        exe.into_owned()
-    };
+    let program = desktop_exec_quote(&exe.to_string_lossy());
     let mime: String = SCHEMES
         .iter()
         .map(|s| format!("x-scheme-handler/{s};"))
@@ -201,21 +201,20 @@ fn register<R: Runtime>(_app: &AppHandle<R>) -> Result<(), String> {
     Ok(())
 }
 
-/// Windows and macOS: the deep-link plugin's registration.
-#[cfg(not(target_os = "linux"))]
-fn register<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
-    use tauri::Manager;
-    use tauri_plugin_deep_link::DeepLinkExt;
-    if app
-        .try_state::<tauri_plugin_deep_link::DeepLink<R>>()
-        .is_none()
-    {
-        return Err("no deep-link plugin".to_owned());
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_lines_quote_only_what_needs_it() {
+        assert_eq!(
+            desktop_exec_quote("/usr/bin/clickdial"),
+            "/usr/bin/clickdial"
+        );
+        assert_eq!(
+            desktop_exec_quote("/home/ana/My Apps/clickdial"),
+            "\"/home/ana/My Apps/clickdial\""
+        );
+        assert_eq!(desktop_exec_quote("/opt/$x/a\"b"), "\"/opt/\\$x/a\\\"b\"");
     }
-    for scheme in SCHEMES {
-        app.deep_link()
-            .register(scheme)
-            .map_err(|e| format!("{scheme}: {e}"))?;
-    }
-    Ok(())
 }

@@ -18,12 +18,10 @@ pub struct Cli {
     #[arg(long)]
     pub demo: bool,
     /// Start in the tray without opening any window, even on the first run (autostart, and
-    /// window processes that find no tray).
+    /// a `clickdial-window` that finds no tray).
     #[arg(long, hide = true)]
     pub background: bool,
-    /// Run as the window process of one view (the tray starts these).
-    #[arg(long, hide = true, value_name = "VIEW")]
-    pub window: Option<String>,
+
     /// A `tel:`, `callto:` or `sip:` link to dial (what the desktop passes to a link handler).
     #[arg(value_name = "LINK")]
     pub link: Option<String>,

@@ -2,9 +2,9 @@
 //! [`Core`], plus the OS-level effects of saving settings.
 //!
 //! Commands run in the tray process, which owns the [`Core`]. A window process forwards each
-//! invoke over the instance socket (see [`crate::window`]); [`register`] serves them in
-//! process (the mock-runtime tests). Either way [`dispatch`] does the work, with the same
-//! JSON in and out.
+//! invoke over the instance socket (see [`crate::window`]); [`register`] serves them in a
+//! Tauri process of their own (the mock-runtime tests). Either way [`dispatch`] does the
+//! work, with the same JSON in and out.
 
 use std::sync::Arc;
 
@@ -12,9 +12,10 @@ use clickdial_agent::{Language, Settings, Trigger};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{Manager, Runtime};
 
 use crate::core::{Core, ProblemView, UserError};
+use crate::host::{Headless, Host};
 use crate::i18n::Lang;
 
 /// The settings with whether a secret is stored for them.
@@ -113,19 +114,19 @@ fn read_settings(core: &Core, settings: Value) -> Result<Settings, UserError> {
 /// Runs `command` with its JSON `args` in the tray process: the JSON result, or the
 /// [`UserError`] as JSON. `close_window` and `finish_setup` belong to the window that sends
 /// them and are answered there.
-pub async fn dispatch<R: Runtime>(
-    app: &AppHandle<R>,
+pub async fn dispatch(
+    host: &dyn Host,
     core: &Arc<Core>,
     command: &str,
     raw: Value,
 ) -> Result<Value, Value> {
-    run(app, core, command, raw)
+    run(host, core, command, raw)
         .await
         .map_err(|e| serde_json::to_value(e).expect("errors serialize"))
 }
 
-async fn run<R: Runtime>(
-    app: &AppHandle<R>,
+async fn run(
+    host: &dyn Host,
     core: &Arc<Core>,
     command: &str,
     raw: Value,
@@ -146,9 +147,9 @@ async fn run<R: Runtime>(
             let settings = read_settings(core, settings)?;
             let before = core.settings();
             core.save_settings(settings, secret)?;
-            crate::apply_os_settings(app, core, &before);
+            host.apply_os_settings(core, &before);
             if before.language != core.settings().language {
-                crate::publish(app, "language-changed", &());
+                host.publish("language-changed", Value::Null);
             }
             Ok(Value::Null)
         }
@@ -160,7 +161,7 @@ async fn run<R: Runtime>(
         "start_demo" => {
             let before = core.settings();
             core.start_demo().await?;
-            crate::apply_os_settings(app, core, &before);
+            host.apply_os_settings(core, &before);
             Ok(Value::Null)
         }
         "candidates" => {
@@ -187,9 +188,9 @@ async fn run<R: Runtime>(
             core.redial(id).map(|id| json!({ "id": id }))
         }
         "clear_history" => core.clear_history().map(|()| Value::Null),
-        "self_check" => to_value(crate::checks::run(app, core)),
+        "self_check" => to_value(crate::checks::run(host, core)),
         "register_handler" => {
-            let (ok, message) = crate::checks::register_handler(app, core);
+            let (ok, message) = crate::checks::register_handler(core);
             Ok(json!({ "ok": ok, "message": message }))
         }
         "finish_setup" | "close_window" => Ok(Value::Null),
@@ -197,8 +198,8 @@ async fn run<R: Runtime>(
     }
 }
 
-/// Serves the commands in this process (the mock-runtime tests; windows run in their own
-/// processes and forward to the tray).
+/// Serves the commands in a Tauri process holding the [`Core`] as managed state, with no
+/// desktop around it (the mock-runtime tests).
 pub fn register<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(|invoke| {
         let app = invoke.message.webview().app_handle().clone();
@@ -208,8 +209,8 @@ pub fn register<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             tauri::ipc::InvokeBody::Raw(_) => Value::Null,
         };
         invoke.resolver.respond_async(async move {
-            let core = crate::core(&app);
-            dispatch(&app, &core, &command, raw)
+            let core = app.state::<Arc<Core>>().inner().clone();
+            dispatch(&Headless, &core, &command, raw)
                 .await
                 .map_err(tauri::ipc::InvokeError)
         });

@@ -139,6 +139,7 @@ pub struct Core {
     pending_pick: Mutex<Option<Pick>>,
     demo_pbx: Mutex<Option<clickdial_sandbox::Sandbox>>,
     surface: Mutex<Option<Arc<dyn Surface>>>,
+    runtime: Mutex<Option<tokio::runtime::Handle>>,
 }
 
 /// How soon a link that could not get its secret tries again.
@@ -171,6 +172,7 @@ impl Core {
             pending_pick: Mutex::new(None),
             demo_pbx: Mutex::new(None),
             surface: Mutex::new(None),
+            runtime: Mutex::new(None),
         })
     }
 
@@ -178,6 +180,24 @@ impl Core {
     /// overwriting it.
     pub fn set_settings_damaged(&self) {
         self.settings_damaged.store(true, Ordering::Relaxed);
+    }
+
+    /// The runtime background work runs on when the caller is not inside one (the tray's GTK
+    /// thread, hotkey threads).
+    pub fn set_runtime(&self, runtime: tokio::runtime::Handle) {
+        *self.runtime.lock().expect("runtime lock") = Some(runtime);
+    }
+
+    /// Spawns `task` on the current runtime, or on the one set with [`Core::set_runtime`].
+    fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let runtime = tokio::runtime::Handle::try_current()
+            .ok()
+            .or_else(|| self.runtime.lock().expect("runtime lock").clone())
+            .expect("the core runs inside a tokio runtime or has one set");
+        runtime.spawn(task);
     }
 
     /// Connects the core to what shows its state.
@@ -515,7 +535,7 @@ impl Core {
                     *self.link.lock().expect("link lock") = None;
                     self.set_link_state(LinkState::Down { reason: e.message });
                     let core = Arc::downgrade(self);
-                    tokio::spawn(async move {
+                    self.spawn(async move {
                         tokio::time::sleep(KEYRING_RETRY).await;
                         if let Some(core) = core.upgrade()
                             && core.link.lock().expect("link lock").is_none()
@@ -531,7 +551,7 @@ impl Core {
         if let Some(link) = &link {
             let mut state = link.state();
             let core = Arc::downgrade(self);
-            tokio::spawn(async move {
+            self.spawn(async move {
                 loop {
                     let now = state.borrow_and_update().clone();
                     let Some(core) = core.upgrade() else { return };
@@ -770,7 +790,7 @@ impl Core {
         *self.pending_pick.lock().expect("pick lock") = None;
         self.publish();
         let core = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             core.run_call(link, display, destination, trigger, preview, cancelled)
                 .await;
         });

@@ -1,4 +1,4 @@
-//! `clickdial`: the agent's tray dialer, and its command line.
+//! `clickdial`: the agent's tray dialer (the tray process), and its command line.
 
 use std::process::ExitCode;
 
@@ -21,20 +21,7 @@ fn main() -> ExitCode {
         return dry_run(dial);
     }
     #[cfg(target_os = "linux")]
-    without_gl();
-    if let Some(name) = &cli.window {
-        let Some(view) = clickdial_app::windows::View::named(name) else {
-            eprintln!("clickdial: no window called {name:?}");
-            return ExitCode::FAILURE;
-        };
-        return match clickdial_app::window::run(view) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("clickdial: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
-    }
+    clickdial_app::gl::without_gl();
     let request = cli.request();
     let listener = match instance::socket_path().and_then(|path| instance::claim(&path)) {
         Ok(Claim::Running(stream)) => {
@@ -61,13 +48,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let options = clickdial_app::Options {
+    let options = clickdial_app::desktop::Options {
         demo: cli.demo,
         background: cli.background,
         startup: request,
         listener,
     };
-    match clickdial_app::run(options) {
+    match clickdial_app::desktop::run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clickdial: {e:#}");
@@ -103,23 +90,4 @@ fn dry_run(dial: &clickdial_app::cli::DialArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Restarts the process with `GDK_GL=disable` unless it is set: the tray process never draws
-/// with OpenGL, and GTK initialising it loads the GL driver (with Mesa's software renderer,
-/// 50 MB of LLVM) into a process that idles all day. WebKit's own processes render as usual.
-#[cfg(target_os = "linux")]
-fn without_gl() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os("GDK_GL").is_some() {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let error = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("GDK_GL", "disable")
-        .exec();
-    eprintln!("clickdial: cannot restart without OpenGL ({error}); going on with it");
 }

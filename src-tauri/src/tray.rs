@@ -1,21 +1,24 @@
-//! The tray icon: its picture follows the app's state, its menu holds every action.
+//! The tray icon: its picture follows the app's state, its menu holds every action. It lives
+//! on the GTK thread of the tray process; [`show`] and [`refresh_menu`] may be called from
+//! any thread.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use clickdial_connect::LinkState;
-use tauri::image::Image;
-use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
-use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Runtime};
+use tray_icon::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
+use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::core::Core;
 use crate::status::{CallStatus, Stage};
 
-/// The tray icon's id.
-const TRAY: &str = "main";
-
 /// How many calls the Recent calls submenu lists.
 const RECENT: usize = 8;
+
+thread_local! {
+    /// The icon, owned by the GTK thread.
+    static TRAY: RefCell<Option<TrayIcon>> = const { RefCell::new(None) };
+}
 
 /// What the tray picture shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,16 +36,21 @@ pub enum Look {
 }
 
 impl Look {
-    /// The picture for this look.
-    fn image(self) -> Image<'static> {
-        let bytes: &'static [u8] = match self {
+    /// The picture's PNG file.
+    fn png(self) -> &'static [u8] {
+        match self {
             Look::Idle => include_bytes!("../../icons/tray-idle.png"),
             Look::Dialing => include_bytes!("../../icons/tray-dialing.png"),
             Look::Connected => include_bytes!("../../icons/tray-connected.png"),
             Look::Error => include_bytes!("../../icons/tray-error.png"),
             Look::Disconnected => include_bytes!("../../icons/tray-disconnected.png"),
-        };
-        Image::from_bytes(bytes).expect("the tray icons are valid PNG files")
+        }
+    }
+
+    /// The picture for this look.
+    fn icon(self) -> Icon {
+        let (rgba, width, height) = decode(self.png());
+        Icon::from_rgba(rgba, width, height).expect("the tray icons are RGBA")
     }
 
     /// The look for a link state and the current call; `recent_failure` is whether the last
@@ -58,58 +66,80 @@ impl Look {
     }
 }
 
+/// An RGBA PNG's pixels, width and height.
+fn decode(png: &[u8]) -> (Vec<u8>, u32, u32) {
+    let mut reader = png::Decoder::new(png)
+        .read_info()
+        .expect("the tray icons are PNG files");
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader
+        .next_frame(&mut pixels)
+        .expect("the tray icons decode");
+    assert_eq!(
+        frame.color_type,
+        png::ColorType::Rgba,
+        "the tray icons are RGBA"
+    );
+    pixels.truncate(frame.buffer_size());
+    (pixels, frame.width, frame.height)
+}
+
 /// Whether an ended call's outcome is one the agent should notice.
 pub fn is_failure(outcome: Option<&str>) -> bool {
     !matches!(outcome, None | Some("answered") | Some("cancelled"))
 }
 
-/// Creates the tray icon with its menu; menu clicks go to `on_menu`.
-pub fn create<R: Runtime>(
-    app: &AppHandle<R>,
-    core: &Arc<Core>,
-    on_menu: impl Fn(&AppHandle<R>, &str) + Send + Sync + 'static,
-) -> tauri::Result<()> {
-    let menu = menu(app, core)?;
-    TrayIconBuilder::with_id(TRAY)
-        .icon(Look::Disconnected.image())
-        .tooltip(core.text("app.name", &[]))
-        .menu(&menu)
-        .show_menu_on_left_click(true)
-        .on_menu_event(move |app, event| on_menu(app, event.id().as_ref()))
-        .build(app)?;
+/// Creates the tray icon with its menu; call on the GTK thread.
+pub fn create(core: &Arc<Core>) -> Result<(), tray_icon::Error> {
+    let tray = TrayIconBuilder::new()
+        .with_id("clickdial")
+        .with_icon(Look::Disconnected.icon())
+        .with_tooltip(core.text("app.name", &[]))
+        .with_menu(Box::new(menu(core)))
+        .with_menu_on_left_click(true)
+        .build()?;
+    TRAY.with(|cell| *cell.borrow_mut() = Some(tray));
     Ok(())
+}
+
+/// Runs `f` with the icon on the GTK thread.
+fn on_tray(f: impl FnOnce(&TrayIcon) + Send + 'static) {
+    gtk::glib::MainContext::default().invoke(move || {
+        TRAY.with(|cell| {
+            if let Some(tray) = cell.borrow().as_ref() {
+                f(tray);
+            }
+        });
+    });
 }
 
 /// Sets the picture and tooltip.
-pub fn show<R: Runtime>(app: &AppHandle<R>, look: Look, tooltip: &str) -> tauri::Result<()> {
-    if let Some(tray) = app.tray_by_id(TRAY) {
-        tray.set_icon(Some(look.image()))?;
-        tray.set_tooltip(Some(tooltip))?;
-    }
-    Ok(())
+pub fn show(look: Look, tooltip: String) {
+    on_tray(move |tray| {
+        if let Err(e) = tray.set_icon(Some(look.icon())) {
+            tracing::warn!(error = %e, "cannot change the tray icon");
+        }
+        let _ = tray.set_tooltip(Some(tooltip));
+    });
 }
 
 /// Rebuilds the menu (after a call, a settings change or a pause).
-pub fn refresh_menu<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>) -> tauri::Result<()> {
-    if let Some(tray) = app.tray_by_id(TRAY) {
-        tray.set_menu(Some(menu(app, core)?))?;
-    }
-    Ok(())
+pub fn refresh_menu(core: &Arc<Core>) {
+    let core = core.clone();
+    on_tray(move |tray| tray.set_menu(Some(Box::new(menu(&core)))));
 }
 
-/// The menu in the agent's language.
-fn menu<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>) -> tauri::Result<Menu<R>> {
+/// The menu in the agent's language; ids are what [`crate::desktop`] acts on.
+fn menu(core: &Arc<Core>) -> Menu {
     let t = |key: &str| core.text(key, &[]);
-    let item = |id: &str, key: &str, enabled: bool| {
-        MenuItem::with_id(app, id, t(key), enabled, None::<&str>)
-    };
+    let item = |id: &str, key: &str, enabled: bool| MenuItem::with_id(id, t(key), enabled, None);
     let settings = core.settings();
     let configured = !core.is_first_run();
     let in_call = core
         .call_status()
         .is_some_and(|c| !c.is_final && c.can_hangup);
 
-    let recent: Vec<MenuItem<R>> = core
+    let recent: Vec<MenuItem> = core
         .recent(RECENT)
         .into_iter()
         .map(|entry| {
@@ -124,59 +154,50 @@ fn menu<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>) -> tauri::Result<Menu<
                     ("outcome", outcome.trim_end_matches([':', ' '])),
                 ],
             );
-            MenuItem::with_id(
-                app,
-                format!("recent:{}", entry.id.0),
-                label,
-                configured,
-                None::<&str>,
-            )
+            MenuItem::with_id(format!("recent:{}", entry.id.0), label, configured, None)
         })
-        .collect::<tauri::Result<_>>()?;
-    let recent_menu = if recent.is_empty() {
-        let empty = item("recent:none", "tray.recent_empty", false)?;
-        Submenu::with_items(app, t("tray.recent"), true, &[&empty])?
+        .collect();
+    let empty = item("recent:none", "tray.recent_empty", false);
+    let recent_items: Vec<&dyn IsMenuItem> = if recent.is_empty() {
+        vec![&empty]
     } else {
-        let items: Vec<&dyn IsMenuItem<R>> =
-            recent.iter().map(|i| i as &dyn IsMenuItem<R>).collect();
-        Submenu::with_items(app, t("tray.recent"), true, &items)?
+        recent.iter().map(|i| i as &dyn IsMenuItem).collect()
     };
+    let recent_menu = Submenu::with_items(t("tray.recent"), true, &recent_items)
+        .expect("a submenu takes menu items");
     let hotkey_key = if settings.hotkey_paused {
         "tray.resume_hotkey"
     } else {
         "tray.pause_hotkey"
     };
     let toggle = MenuItem::with_id(
-        app,
         "toggle_hotkey",
         core.text(hotkey_key, &[("hotkey", &settings.hotkey)]),
         configured,
-        None::<&str>,
-    )?;
+        None,
+    );
     let title = if core.is_demo() {
         t("tray.demo_title")
     } else {
         t("app.name")
     };
-    let header = MenuItem::with_id(app, "title", title, false, None::<&str>)?;
-    Menu::with_items(
-        app,
-        &[
-            &header,
-            &PredefinedMenuItem::separator(app)?,
-            &item("dial_clipboard", "tray.dial_clipboard", configured)?,
-            &item("dial_selection", "tray.dial_selection", configured)?,
-            &item("dial_number", "tray.dial_number", configured)?,
-            &item("hangup", "tray.hangup", in_call)?,
-            &recent_menu,
-            &item("history", "tray.history", true)?,
-            &PredefinedMenuItem::separator(app)?,
-            &toggle,
-            &item("settings", "tray.settings", true)?,
-            &PredefinedMenuItem::separator(app)?,
-            &item("quit", "tray.quit", true)?,
-        ],
-    )
+    let header = MenuItem::with_id("title", title, false, None);
+    Menu::with_items(&[
+        &header,
+        &PredefinedMenuItem::separator(),
+        &item("dial_clipboard", "tray.dial_clipboard", configured),
+        &item("dial_selection", "tray.dial_selection", configured),
+        &item("dial_number", "tray.dial_number", configured),
+        &item("hangup", "tray.hangup", in_call),
+        &recent_menu,
+        &item("history", "tray.history", true),
+        &PredefinedMenuItem::separator(),
+        &toggle,
+        &item("settings", "tray.settings", true),
+        &PredefinedMenuItem::separator(),
+        &item("quit", "tray.quit", true),
+    ])
+    .expect("a menu takes menu items")
 }
 
 #[cfg(test)]
@@ -224,7 +245,7 @@ mod tests {
     }
 
     #[test]
-    fn every_picture_loads() {
+    fn every_picture_decodes() {
         for look in [
             Look::Idle,
             Look::Dialing,
@@ -232,7 +253,9 @@ mod tests {
             Look::Error,
             Look::Disconnected,
         ] {
-            assert_eq!(look.image().width(), 64);
+            let (rgba, width, height) = decode(look.png());
+            assert_eq!((width, height), (64, 64));
+            assert_eq!(rgba.len(), 64 * 64 * 4);
         }
     }
 }

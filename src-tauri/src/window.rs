@@ -1,6 +1,6 @@
-//! A window process: `clickdial --window <view>` shows one view of the web UI and forwards
-//! its commands to the tray process over the instance socket; its events come back the same
-//! way. When the window closes, the process ends, and WebKit's processes with it.
+//! A window process: `clickdial-window <view>` shows one view of the web UI and forwards its
+//! commands to the tray process (`clickdial`) over the instance socket; its events come back
+//! the same way. When the window closes, the process ends, and WebKit's processes with it.
 
 use std::time::{Duration, Instant};
 
@@ -13,13 +13,14 @@ use crate::windows::{self, View};
 /// How long a window process waits for a tray it started to listen.
 const TRAY_START: Duration = Duration::from_secs(15);
 
-/// Connects to the tray, starting it (`clickdial --background`) when none runs.
+/// Connects to the tray, starting it (`clickdial --background`, beside this program) when
+/// none runs.
 fn connect() -> anyhow::Result<std::os::unix::net::UnixStream> {
     let path = instance::socket_path()?;
     if let Ok(stream) = std::os::unix::net::UnixStream::connect(&path) {
         return Ok(stream);
     }
-    std::process::Command::new(std::env::current_exe()?)
+    std::process::Command::new(std::env::current_exe()?.with_file_name("clickdial"))
         .arg("--background")
         .spawn()?;
     let start = Instant::now();

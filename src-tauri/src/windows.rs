@@ -1,13 +1,16 @@
 //! The app's windows. Each view of the web UI opens in a window process of its own
-//! (`clickdial --window <view>`), so closing it ends that process and WebKit's web and network
-//! processes with it: an idle tray carries no web process. (Inside one process Tauri keeps
-//! WebKit's network process for the app's lifetime on Linux.)
+//! (`clickdial-window <view>`, a Tauri program beside `clickdial`), so closing it ends that
+//! process and WebKit's web and network processes with it, and the tray process never loads
+//! WebKit at all. (Inside one process Tauri keeps WebKit's network process for the app's
+//! lifetime on Linux.)
 
 use std::collections::HashMap;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 
-use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri::{Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+
+use crate::instance::Subscribers;
 
 /// A view of the web UI (`ui/`), each in a window of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,28 +95,31 @@ impl Children {
     }
 }
 
-/// Shows `view`: raises its window process if it runs, else starts one.
-pub fn open<R: Runtime>(app: &AppHandle<R>, view: View) -> std::io::Result<()> {
-    let Some(children) = app.try_state::<Children>() else {
-        return Ok(()); // No window processes in the commands' tests.
-    };
-    if children.is_running(view) {
-        crate::publish(app, "focus-window", &view.name());
-        return Ok(());
-    }
-    let child = Command::new(std::env::current_exe()?)
-        .args(["--window", view.name()])
-        .spawn()?;
-    children
-        .running
-        .lock()
-        .expect("children lock")
-        .insert(view, child);
-    reap_later(children.inner().clone());
-    Ok(())
+/// The window program, installed beside `clickdial`.
+pub fn window_program() -> std::io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    Ok(exe.with_file_name("clickdial-window"))
 }
 
-/// Collects ended window processes so none lingers as a zombie.
+impl Children {
+    /// Shows `view`: raises its window process if it runs, else starts one.
+    pub fn open(&self, view: View, subscribers: &Subscribers) -> std::io::Result<()> {
+        if self.is_running(view) {
+            subscribers.publish("focus-window", &view.name());
+            return Ok(());
+        }
+        let child = Command::new(window_program()?).arg(view.name()).spawn()?;
+        let mut running = self.running.lock().expect("children lock");
+        let first = running.is_empty();
+        running.insert(view, child);
+        if first {
+            reap_later(self.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Collects ended window processes so none lingers as a zombie; ends with the last one.
 fn reap_later(children: Children) {
     std::thread::spawn(move || {
         loop {

@@ -19,6 +19,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 const APP: &str = env!("CARGO_BIN_EXE_clickdial");
+/// The window program the tray starts (and WebDriver drives).
+const WINDOW: &str = env!("CARGO_BIN_EXE_clickdial-window");
 
 /// The destination every test call dials, as the agent types it, reads it and Asterisk gets it.
 const TYPED: &str = "Tel. 93 200 90 00";
@@ -290,7 +292,7 @@ struct Driven {
 }
 
 impl Driven {
-    /// Starts the desktop and a WebDriver session of `clickdial --window <view>` (which starts
+    /// Starts the desktop and a WebDriver session of `clickdial-window <view>` (which starts
     /// the tray, `clickdial --background`, when none runs).
     async fn start(view: &str) -> Driven {
         e2e::require_tools(&[("WebKitWebDriver", "webkit2gtk-driver")]);
@@ -338,7 +340,7 @@ impl Driven {
         caps.insert("browserName".into(), json!("wry"));
         caps.insert(
             "tauri:options".into(),
-            json!({ "application": APP, "args": ["--window", view] }),
+            json!({ "application": WINDOW, "args": [view] }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let started = Instant::now();

@@ -341,12 +341,16 @@ exec "$@""#;
         let _ = child.wait();
     }
 
-    /// Visible top-level windows of the app (its WM_CLASS instance is `clickdial`; the tray
-    /// icon embedded in trayer is `tray-icon tray app main`, and does not count).
+    /// Visible windows of the app's window processes (WM_CLASS instance `clickdial-window`).
     pub fn app_windows(&self) -> Vec<String> {
         let out = self.run(
             "xdotool",
-            &["search", "--onlyvisible", "--classname", "^clickdial$"],
+            &[
+                "search",
+                "--onlyvisible",
+                "--classname",
+                "^clickdial-window$",
+            ],
         );
         String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
@@ -373,6 +377,19 @@ exec "$@""#;
                     })
             })
             .count()
+    }
+
+    /// Visible windows of the tray process (class `clickdial`): its icon and, when open, its
+    /// menu.
+    pub fn tray_process_windows(&self) -> Vec<String> {
+        let out = self.run(
+            "xdotool",
+            &["search", "--onlyvisible", "--classname", "^clickdial$"],
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Visible windows titled `clickdial` that are not the tray icon.
@@ -442,7 +459,7 @@ exec "$@""#;
             || async { self.tray_icon_point() },
         )
         .await;
-        let before = self.app_windows();
+        let before = self.tray_process_windows();
         for attempt in 0..3 {
             self.run_ok(
                 "xdotool",
@@ -450,7 +467,7 @@ exec "$@""#;
             );
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
-                let now = self.app_windows();
+                let now = self.tray_process_windows();
                 if now.iter().any(|w| !before.contains(w)) {
                     // Let GTK finish mapping and grabbing before keys arrive.
                     tokio::time::sleep(Duration::from_millis(400)).await;
