@@ -812,13 +812,14 @@ async fn triggers() {
         ),
     )
     .unwrap();
-    // The secret goes into the keyring the way the app stores it, before the app starts.
+    // The secret goes into the keyring the way the app stores it, before the app starts; the
+    // app is not running, so a link click starts it, and it dials once connected.
     desktop.start_session(Session {
         command: vec![
             "sh".into(),
             "-c".into(),
             "printf %s clickdial-secret | secret-tool store --label=clickdial service clickdial \
-             username ami-secret target default && exec \"$0\" --background"
+             username ami-secret target default && exec \"$0\" tel:+34932009004"
                 .into(),
             APP.into(),
         ],
@@ -843,6 +844,8 @@ async fn triggers() {
         },
     )
     .await;
+
+    call_ended(&desktop).await;
 
     // 1. The hotkey dials the X11 selection of another program (xclip owns PRIMARY).
     let mut owner = desktop.command("xclip");
@@ -926,6 +929,30 @@ async fn triggers() {
     .await;
     call_ended(&desktop).await;
 
+    // Autostart, switched in settings: an XDG autostart entry that starts the tray quietly.
+    let got = ask_app(
+        &desktop,
+        json!({ "do": "invoke", "command": "get_settings" }),
+    );
+    let mut settings = got["value"]["settings"].clone();
+    let entry = desktop.home().join(".config/autostart/clickdial.desktop");
+    assert!(!entry.exists(), "autostart is off by default");
+    for on in [true, false] {
+        settings["autostart"] = json!(on);
+        let args = json!({ "settings": settings, "secret": null });
+        let saved = ask_app(
+            &desktop,
+            json!({ "do": "invoke", "command": "save_settings", "args": args }),
+        );
+        assert_eq!(saved["ok"], true, "{saved}");
+        if on {
+            let text = std::fs::read_to_string(&entry).expect("the autostart entry");
+            assert!(text.contains(&format!("Exec={APP} --background")), "{text}");
+        } else {
+            assert!(!entry.exists(), "switching autostart off removes the entry");
+        }
+    }
+
     // One app did all of it: a single tray process (no second copy started).
     assert_eq!(
         desktop.count_processes("clickdial"),
@@ -933,7 +960,8 @@ async fn triggers() {
         "{}",
         desktop.logs()
     );
-    assert_eq!(watch.agent_calls(), 4, "{}", watch.summary());
+    // The link that started the app, two hotkeys, a second launch and xdg-open.
+    assert_eq!(watch.agent_calls(), 5, "{}", watch.summary());
     println!("triggers_reach_asterisk took {:?}", started.elapsed());
     drop(watch);
     drop(pbx);

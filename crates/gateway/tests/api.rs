@@ -969,4 +969,26 @@ async fn asterisk_restarted_during_a_stream_answers_every_request_and_dials_none
         "most numbers reached their destination: {}",
         dialed.len()
     );
+
+    // The audit log matches what Asterisk saw: every number Asterisk dialed is an audited,
+    // accepted call, and no call the log says was answered is missing on Asterisk's side.
+    let calls = AuditLog::open(&gw.audit_path).unwrap().calls().unwrap();
+    for number in dialed.keys() {
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.request.dialed.as_deref() == Some(number.as_str())
+                    && c.request.refusal.is_none()),
+            "Asterisk dialed {number}; the audit log has no accepted call for it"
+        );
+    }
+    for call in &calls {
+        if call.outcome.as_deref() == Some("answered") {
+            let number = call.request.dialed.as_deref().unwrap_or_default();
+            assert!(
+                dialed.contains_key(number),
+                "the audit log says {number} was answered; Asterisk never dialed it"
+            );
+        }
+    }
 }

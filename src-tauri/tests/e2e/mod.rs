@@ -172,6 +172,11 @@ impl Desktop {
         }
     }
 
+    /// The desktop user's home folder (`HOME`).
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
     /// The session's runtime folder (`XDG_RUNTIME_DIR`), where the app's socket lives.
     pub fn runtime_dir(&self) -> PathBuf {
         self.dir.path().join("runtime")
