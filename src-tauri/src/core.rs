@@ -1048,15 +1048,6 @@ impl Core {
         }
     }
 
-    /// The demo PBX's address, when this run has one.
-    pub fn demo_addr(&self) -> Option<std::net::SocketAddr> {
-        self.demo_pbx
-            .lock()
-            .expect("demo lock")
-            .as_ref()
-            .map(|s| s.local_addr())
-    }
-
     /// The newest `count` history entries, for the tray's Recent calls.
     pub fn recent(&self, count: usize) -> Vec<Entry> {
         self.history("", count).unwrap_or_default()
