@@ -681,18 +681,14 @@ impl Core {
         text: &str,
         trigger: Trigger,
     ) -> Result<Option<String>, UserError> {
-        let pick = self.candidates(text);
-        let best = read_input(text, self.settings().dial.country)
+        let home = self.settings().dial.country;
+        let best = read_input(text, home)
             .ok()
-            .and_then(|c| {
-                c.best()
-                    .ok()
-                    .map(|b| b.number.for_people(self.settings().dial.country))
-            });
+            .and_then(|c| c.best().ok().map(|b| b.number.for_people(home)));
         match best {
             Some(number) => self.dial(&number, trigger).map(Some),
             None => {
-                *self.pending_pick.lock().expect("pick lock") = Some(pick);
+                *self.pending_pick.lock().expect("pick lock") = Some(self.candidates(text));
                 if let Some(surface) = self.surface() {
                     surface.pick();
                 }

@@ -18,6 +18,8 @@
 mod common;
 #[path = "../tests/common/process.rs"]
 mod process;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -407,12 +409,7 @@ async fn main() {
         );
     }
     println!("numbers dialed that no good agent asked for: {strangers}");
-    let complaints = gateway
-        .output()
-        .lines()
-        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
-        .count();
-    println!("gateway warnings and errors during the run: {complaints}");
+    support::stop_and_report(gateway, "the run");
     if !all_pass || strangers > 0 {
         std::process::exit(1);
     }

@@ -21,6 +21,8 @@
 mod common;
 #[path = "../tests/common/process.rs"]
 mod process;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -244,7 +246,7 @@ async fn main() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut gateway = start_gateway(dir.path(), asterisk.ami_port());
+    let gateway = start_gateway(dir.path(), asterisk.ami_port());
     let base = gateway.base.clone();
     let client = reqwest::Client::new();
     while client
@@ -416,20 +418,5 @@ async fn main() {
          ratio {ratio:.2}x (goal >= 0.90x) {}",
         if ratio >= 0.9 { "met" } else { "NOT met" }
     );
-    // Anything the gateway complained about during the run would make the figures suspect.
-    let _ = gateway.child.kill();
-    let _ = gateway.child.wait();
-    let complaints: Vec<String> = gateway
-        .output()
-        .lines()
-        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
-        .map(str::to_owned)
-        .collect();
-    println!(
-        "gateway warnings and errors during the run: {}",
-        complaints.len()
-    );
-    for line in complaints.iter().take(10) {
-        println!("  {line}");
-    }
+    support::stop_and_report(gateway, "the run");
 }

@@ -31,6 +31,8 @@
 mod common;
 #[path = "../tests/common/process.rs"]
 mod process;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -511,7 +513,7 @@ async fn main() {
     // Baseline memory: the same number of plain idle connections, on a gateway of its own.
     let idle = idle_connection_memory(dir.path(), asterisk.ami_port(), subscribers).await;
 
-    let mut gateway = start_gateway(dir.path(), asterisk.ami_port());
+    let gateway = start_gateway(dir.path(), asterisk.ami_port());
     let addr = ready(&gateway).await;
     let client = reqwest::Client::new();
 
@@ -661,20 +663,6 @@ async fn main() {
         println!("  {n} x {kind}");
     }
 
-    let _ = gateway.child.kill();
-    let _ = gateway.child.wait();
-    let complaints: Vec<String> = gateway
-        .output()
-        .lines()
-        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
-        .map(str::to_owned)
-        .collect();
-    println!(
-        "gateway warnings and errors during the fan-out: {}",
-        complaints.len()
-    );
-    for line in complaints.iter().take(10) {
-        println!("  {line}");
-    }
+    support::stop_and_report(gateway, "the fan-out");
     println!("run took {:.1} s", run_started.elapsed().as_secs_f64());
 }
