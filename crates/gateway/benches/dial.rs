@@ -12,10 +12,15 @@
 //!   logged-in session cookie on a kept-alive connection (the PBX's own floor);
 //! - AJAM login per click: what browser extensions do, login + originate on a new connection;
 //! - whitepaper: the classic `call.php` design, a new AMI connection per click, each header
-//!   written separately, login, a synchronous Originate and Logoff.
+//!   written separately, login, a synchronous Originate and Logoff;
+//! - AJAM through a relay: the AJAM-with-session requests through a TCP relay that only
+//!   copies bytes: what one more program between the client and Asterisk costs on this
+//!   machine, before that program does anything (the gateway is such a program).
 //!
 //! Throughput: the gateway with 16 concurrent clients against raw AMI, Originates pipelined
-//! on one logged-in connection.
+//! on one logged-in connection. The CPU time the gateway and Asterisk spent per call in each
+//! run is printed beside it: on a small machine they share the cores, so the gateway's CPU
+//! is taken from Asterisk.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -213,6 +218,43 @@ async fn whitepaper_click(addr: &str, extension: &str, number: &str) -> String {
     answer
 }
 
+/// Starts a TCP relay to `target` on a free loopback port: two threads per connection that
+/// copy bytes and nothing else.
+fn start_relay(target: std::net::SocketAddr) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let (Ok(client), Ok(server)) = (client, std::net::TcpStream::connect(target)) else {
+                continue;
+            };
+            for stream in [&client, &server] {
+                stream.set_nodelay(true).unwrap();
+            }
+            let (client_out, server_out) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut &client, &mut &server_out));
+            std::thread::spawn(move || std::io::copy(&mut &server, &mut &client_out));
+        }
+    });
+    addr
+}
+
+/// The CPU time process `pid` has used so far, all its threads (also ended ones) together.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // Linux reports it in USER_HZ, 100 per second on every common architecture.
+    Duration::from_millis(ticks * 10)
+}
+
+/// Microseconds of CPU per call.
+fn per_call(cpu: Duration, calls: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / calls as f64
+}
+
 /// Starts the release gateway binary (logging little, so logs don't weigh on the figures)
 /// for the Asterisk on `ami_port`, with agent ana on extension 10.
 fn start_gateway(dir: &std::path::Path, ami_port: u16) -> Process {
@@ -320,7 +362,25 @@ async fn main() {
         },
     )
     .await;
-    let samples = [via_gateway, ajam_session, ajam_per_click, whitepaper];
+    // AJAM with the same session, through a relay.
+    let relay = start_relay(
+        format!("127.0.0.1:{}", asterisk.http_port())
+            .parse()
+            .unwrap(),
+    );
+    let relayed_http = format!("http://{relay}");
+    let ajam_relayed = measure(&watcher, "AJAM session, via a relay", "15", calls, |i| {
+        let (session, http) = (session.clone(), relayed_http.clone());
+        async move { ajam_originate(&session, &http, "15", &format!("93205{i:04}")).await }
+    })
+    .await;
+    let samples = [
+        via_gateway,
+        ajam_session,
+        ajam_per_click,
+        whitepaper,
+        ajam_relayed,
+    ];
 
     println!(
         "{:<30} {:>10} {:>10} {:>14} {:>14}",
@@ -358,9 +418,15 @@ async fn main() {
             if met { "met" } else { "NOT met" }
         );
     }
+    let relayed = p50["AJAM session, via a relay"] / p50["AJAM originate, session"];
+    println!(
+        "AJAM via a relay / AJAM originate, session: {relayed:.2}x (one more hop, no work done)"
+    );
 
     // Throughput: the gateway with concurrent clients against pipelined raw AMI.
-    let total = calls * 2;
+    let total = calls * 10;
+    let gateway_pid = gateway.child.id();
+    let cpu_before = (cpu_time(gateway_pid), cpu_time(asterisk.pid()));
     let started = Instant::now();
     let per_client = total / 16;
     let clients: Vec<_> = (0..16)
@@ -384,6 +450,10 @@ async fn main() {
         c.await.unwrap();
     }
     let gateway_rate = (per_client * 16) as f64 / started.elapsed().as_secs_f64();
+    let gateway_cpu = (
+        cpu_time(gateway_pid) - cpu_before.0,
+        cpu_time(asterisk.pid()) - cpu_before.1,
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let stream = TcpStream::connect(&addr).await.unwrap();
@@ -396,6 +466,7 @@ async fn main() {
         .await
         .unwrap();
     read_response(&mut reader, "login").await;
+    let asterisk_before = cpu_time(asterisk.pid());
     let started = Instant::now();
     let mut batch = String::new();
     for i in 0..per_client * 16 {
@@ -412,11 +483,21 @@ async fn main() {
         }
     }
     let raw_rate = answered as f64 / started.elapsed().as_secs_f64();
+    let raw_cpu = cpu_time(asterisk.pid()) - asterisk_before;
     let ratio = gateway_rate / raw_rate;
     println!(
         "\nthroughput (originates/s): gateway {gateway_rate:.0}, raw pipelined AMI {raw_rate:.0}; \
          ratio {ratio:.2}x (goal >= 0.90x) {}",
         if ratio >= 0.9 { "met" } else { "NOT met" }
+    );
+    let calls_made = per_client * 16;
+    println!(
+        "CPU per call (us): gateway run: gateway {:.0} + Asterisk {:.0}; raw AMI run: Asterisk {:.0} \
+         ({} cores here)",
+        per_call(gateway_cpu.0, calls_made),
+        per_call(gateway_cpu.1, calls_made),
+        per_call(raw_cpu, calls_made),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     support::stop_and_report(gateway, "the run");
 }

@@ -225,6 +225,26 @@ impl CallView {
     }
 }
 
+/// One step of a call as SSE subscribers get it: serialized once when it is published, so
+/// ten thousand subscribers share one JSON text instead of serializing it each.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The step.
+    pub progress: Progress,
+    /// The step as JSON, the `data` of its SSE event.
+    pub json: Arc<str>,
+}
+
+impl Step {
+    /// Serializes `progress` once.
+    pub fn new(progress: Progress) -> Step {
+        let json = serde_json::to_string(&progress)
+            .expect("progress serializes")
+            .into();
+        Step { progress, json }
+    }
+}
+
 /// A live call: who owns it and every step so far.
 ///
 /// The steps sit in one `watch` channel: subscribers are woken on each new step and read the
@@ -234,13 +254,13 @@ pub struct CallEntry {
     pub agent: String,
     /// The facts fixed at creation, with the progress at creation.
     pub view: CallView,
-    steps: watch::Sender<Vec<Progress>>,
+    steps: watch::Sender<Vec<Step>>,
 }
 
 impl CallEntry {
     /// The call as it stands now.
     pub fn current(&self) -> CallView {
-        let latest = self.steps.borrow().last().cloned();
+        let latest = self.steps.borrow().last().map(|step| step.progress.clone());
         CallView {
             progress: latest.unwrap_or_else(|| self.view.progress.clone()),
             ..self.view.clone()
@@ -248,12 +268,13 @@ impl CallEntry {
     }
 
     /// A receiver woken on every new step; read the steps with `borrow`.
-    pub fn subscribe(&self) -> watch::Receiver<Vec<Progress>> {
+    pub fn subscribe(&self) -> watch::Receiver<Vec<Step>> {
         self.steps.subscribe()
     }
 
     /// Appends a step and wakes every subscriber.
     pub fn publish(&self, step: Progress) {
+        let step = Step::new(step);
         self.steps.send_modify(|steps| steps.push(step));
     }
 }
@@ -273,7 +294,7 @@ struct Table {
 impl Calls {
     /// Adds a new call in the `queued` state.
     pub fn insert(&self, agent: &str, view: CallView) -> Arc<CallEntry> {
-        let (steps, _) = watch::channel(vec![view.progress.clone()]);
+        let (steps, _) = watch::channel(vec![Step::new(view.progress.clone())]);
         let entry = Arc::new(CallEntry {
             agent: agent.to_owned(),
             view,
@@ -360,8 +381,16 @@ mod tests {
         let mut rx = entry.subscribe();
         entry.publish(Progress::from(&CallProgress::Connected));
         assert!(rx.has_changed().unwrap());
-        let states: Vec<_> = rx.borrow_and_update().iter().map(|p| p.state).collect();
+        let states: Vec<_> = rx
+            .borrow_and_update()
+            .iter()
+            .map(|step| step.progress.state)
+            .collect();
         assert_eq!(states, [CallState::Queued, CallState::Connected]);
+        assert_eq!(
+            &*rx.borrow().last().unwrap().json,
+            r#"{"state":"connected"}"#
+        );
         assert_eq!(
             calls.get("c1").unwrap().current().progress.state,
             CallState::Connected

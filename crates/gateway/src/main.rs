@@ -126,8 +126,7 @@ async fn serve(path: PathBuf, config: Config) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(server::tls_acceptor(cert, key)?),
         _ => None,
     };
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
-        .await
+    let listener = server::listen(config.http.listen)
         .with_context(|| format!("cannot listen on {}", config.http.listen))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("listening on {scheme}://{}", listener.local_addr()?);

@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
@@ -25,6 +25,24 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long open connections get to finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How many connections the kernel may hold before they are accepted (it caps this at
+/// `net.core.somaxconn`). The usual 128 overflows when thousands of CRM tabs or dashboards
+/// reconnect at once (after a restart, say): the rest wait a second or more for their SYN to
+/// be retried.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `addr` with [`LISTEN_BACKLOG`] (address reuse on, as `TcpListener::bind` does).
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// Why the HTTPS certificate or key cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -152,5 +170,34 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("shutdown: connections still open after {SHUTDOWN_GRACE:?}; closing them");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections the kernel completes while nobody accepts: far more than the usual 128 fit
+    /// (a full queue drops the SYN, and the client waits a second or more for its retry).
+    #[tokio::test]
+    async fn a_burst_of_connections_waits_in_the_backlog() {
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .map_or(4096, |s| s.trim().parse().unwrap_or(4096));
+        let burst = 400.min(somaxconn);
+        let connects = (0..burst).map(|_| {
+            tokio::time::timeout(
+                Duration::from_millis(500),
+                tokio::net::TcpStream::connect(addr),
+            )
+        });
+        let results = futures_util::future::join_all(connects).await;
+        let connected = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+        assert_eq!(
+            connected, burst,
+            "connections that got through without accept()"
+        );
+        drop(listener);
     }
 }

@@ -11,7 +11,7 @@ use futures_util::Stream;
 use tokio::sync::watch;
 
 use crate::app::App;
-use crate::calls::Progress;
+use crate::calls::{Progress, Step};
 use crate::error::{ApiError, ErrorBody};
 
 /// The call's progress as Server-Sent Events (`event: progress`, JSON data), from its first
@@ -37,7 +37,7 @@ pub async fn call_events(
     let source = match app.calls.get(&id) {
         Some(entry) if entry.agent == agent.name => Steps::Live(entry.subscribe()),
         // Not in memory (or not this agent's): the audit log has the last word, or 404.
-        _ => Steps::Done(Some(app.view_for(&agent, &id).await?.progress)),
+        _ => Steps::Done(Some(Step::new(app.view_for(&agent, &id).await?.progress))),
     };
     app.metrics.sse_subscribers.inc();
     let guard = SubscriberGuard(app.clone());
@@ -48,12 +48,11 @@ pub async fn call_events(
                 return None;
             }
             let step = source.next(sent).await?;
-            let last = step.is_end();
+            let last = step.progress.is_end();
             let event = Event::default()
                 .event("progress")
                 .id(sent.to_string())
-                .json_data(&step)
-                .expect("progress serializes");
+                .data(&*step.json);
             Some((Ok(event), (source, sent + 1, last, guard)))
         },
     );
@@ -63,14 +62,14 @@ pub async fn call_events(
 /// Where an SSE stream's steps come from.
 enum Steps {
     /// A call in memory: every step, as it happens.
-    Live(watch::Receiver<Vec<Progress>>),
+    Live(watch::Receiver<Vec<Step>>),
     /// A call known only to the audit log: its final step, once.
-    Done(Option<Progress>),
+    Done(Option<Step>),
 }
 
 impl Steps {
     /// The step with index `index`, waiting for it; `None` when there will be none.
-    async fn next(&mut self, index: usize) -> Option<Progress> {
+    async fn next(&mut self, index: usize) -> Option<Step> {
         match self {
             Steps::Done(last) => last.take(),
             Steps::Live(rx) => loop {

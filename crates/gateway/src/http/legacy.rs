@@ -113,8 +113,7 @@ async fn agent_answer(app: &App, view: &CallView) -> Progress {
         let latest = rx
             .borrow_and_update()
             .last()
-            .cloned()
-            .unwrap_or_else(Progress::queued);
+            .map_or_else(Progress::queued, |step| step.progress.clone());
         let answered = matches!(
             latest.state,
             CallState::AgentAnswered | CallState::DestinationRinging | CallState::Connected
