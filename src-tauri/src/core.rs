@@ -976,8 +976,7 @@ impl Core {
             }
         };
         let hangup = call.hangup_handle();
-        let can_hangup = hangup.is_some();
-        self.update(|c| c.hangup = hangup);
+        self.update(|c| c.hangup = Some(hangup));
         let mut connected_at: Option<Instant> = None;
         while let Some(step) = call.next().await {
             match step {
@@ -994,7 +993,7 @@ impl Core {
                     self.update(|c| {
                         c.status.state = stage;
                         c.status.text = text(stage);
-                        c.status.can_hangup = can_hangup && stage != Stage::Connected;
+                        c.status.can_hangup = stage != Stage::Connected;
                     });
                 }
             }

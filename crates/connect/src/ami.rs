@@ -239,7 +239,7 @@ impl AmiLink {
             },
         })?;
         let id = call.channel_id().to_owned();
-        let hangup = Hangup::new(client, id.clone());
+        let hangup = Hangup::ami(client, id.clone());
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(step) = call.next().await {
@@ -249,12 +249,7 @@ impl AmiLink {
                 }
             }
         });
-        Ok(ActiveCall::new(
-            id,
-            destination.to_owned(),
-            rx,
-            Some(hangup),
-        ))
+        Ok(ActiveCall::new(id, destination.to_owned(), rx, hangup))
     }
 }
 

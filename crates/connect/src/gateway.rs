@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
-use crate::call::ActiveCall;
+use crate::call::{ActiveCall, Hangup};
 use crate::error::{DialError, ProbeError};
 use crate::link::LinkState;
 use crate::target::GatewayTarget;
@@ -126,7 +126,7 @@ pub(crate) fn request_error(target: &GatewayTarget, error: &reqwest::Error) -> P
 }
 
 /// The gateway's `{ "error": { code, message } }`, or the body as text.
-async fn error_message(response: reqwest::Response) -> (u16, String, String) {
+pub(crate) async fn error_message(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
     match serde_json::from_str::<ErrorBody>(&text) {
@@ -289,7 +289,12 @@ impl GatewayLink {
             self.target.token.clone(),
             tx,
         ));
-        Ok(ActiveCall::new(view.id, view.to, rx, None))
+        let hangup = Hangup::gateway(
+            self.http.clone(),
+            self.target.endpoint(&format!("/v1/calls/{}", view.id)),
+            self.target.token.clone(),
+        );
+        Ok(ActiveCall::new(view.id, view.to, rx, hangup))
     }
 }
 

@@ -163,7 +163,7 @@ async fn hang_up_while_the_agents_phone_rings() {
     let link = Link::open(Target::Ami(ami(&pbx, "hanger", "19")));
     wait_up(&link).await;
     let mut call = link.dial("932009000").await.unwrap();
-    let hangup = call.hangup_handle().expect("AMI calls can be hung up");
+    let hangup = call.hangup_handle();
     loop {
         match call.next().await {
             Some(CallProgress::AgentRinging) => break,
@@ -190,7 +190,7 @@ async fn hang_up_while_the_agents_phone_rings() {
     let plain = Link::open(Target::Ami(ami(&pbx, "clickdial", "19")));
     wait_up(&plain).await;
     let call = plain.dial("932009000").await.unwrap();
-    let err = call.hangup_handle().unwrap().hangup().await.unwrap_err();
+    let err = call.hangup_handle().hangup().await.unwrap_err();
     assert!(matches!(err, HangupError::NotAllowed { .. }), "{err}");
 }
 
@@ -225,7 +225,9 @@ async fn the_link_follows_asterisk_down_and_up() {
 }
 
 /// A gateway in this process in front of `pbx`, with agent `ana` (extension 10).
-async fn gateway(pbx: &Asterisk, dir: &tempfile::TempDir) -> String {
+/// A gateway for `pbx` logged in as AMI account `user`, with agents ana (10, answers) and
+/// carl (19, rings until hung up).
+async fn gateway(pbx: &Asterisk, dir: &tempfile::TempDir, user: &str) -> String {
     let config = format!(
         r#"
 [http]
@@ -233,8 +235,8 @@ listen = "127.0.0.1:0"
 [ami]
 host = "127.0.0.1"
 port = {}
-username = "clickdial"
-secret = "clickdial-secret"
+username = "{user}"
+secret = "{user}-secret"
 channel = "Local/{{extension}}@agents"
 context = "extensiones-locales"
 [dial]
@@ -246,10 +248,15 @@ path = "{}"
 name = "ana"
 extension = "10"
 token_hash = "{}"
+[[agents]]
+name = "carl"
+extension = "19"
+token_hash = "{}"
 "#,
         pbx.ami_port(),
         dir.path().join("audit.db").display(),
-        TokenHash::of(ANA)
+        TokenHash::of(ANA),
+        TokenHash::of(CARL)
     );
     let path = dir.path().join("gateway.toml");
     std::fs::write(&path, config).unwrap();
@@ -275,13 +282,14 @@ token_hash = "{}"
 }
 
 const ANA: &str = "tok-ana-connect-000000000000000000";
+const CARL: &str = "tok-carl-connect-00000000000000000";
 
 #[tokio::test]
 #[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
 async fn through_the_gateway() {
     let pbx = asterisk();
     let dir = tempfile::tempdir().unwrap();
-    let url = gateway(&pbx, &dir).await;
+    let url = gateway(&pbx, &dir, "clickdial").await;
     let target = |token: &str| {
         Target::Gateway(GatewayTarget {
             url: url.clone(),
@@ -311,7 +319,6 @@ async fn through_the_gateway() {
     wait_up(&link).await;
     let mut call = link.dial("Tel. 93 200 90 00").await.unwrap();
     assert_eq!(call.dialed(), "932009000");
-    assert!(call.hangup_handle().is_none());
     let answered = steps(&mut call).await;
     assert_eq!(answered.first(), Some(&CallProgress::Queued));
     assert!(answered.contains(&CallProgress::Connected), "{answered:?}");
@@ -336,4 +343,63 @@ async fn through_the_gateway() {
         matches!(err, clickdial_connect::DialError::NotAllowed { .. }),
         "{err}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
+async fn hang_up_through_the_gateway() {
+    let pbx = asterisk();
+    let dir = tempfile::tempdir().unwrap();
+    let carl = |url: &str| {
+        Link::open(Target::Gateway(GatewayTarget {
+            url: url.to_owned(),
+            token: CARL.into(),
+        }))
+    };
+    // A gateway whose AMI account may hang up: Carl's ringing phone stops at once.
+    let link = carl(&gateway(&pbx, &dir, "hanger").await);
+    wait_up(&link).await;
+    let mut call = link.dial("932009000").await.unwrap();
+    let hangup = call.hangup_handle();
+    loop {
+        match call.next().await {
+            Some(CallProgress::AgentRinging) => break,
+            Some(CallProgress::Ended(end)) => panic!("ended before ringing: {end:?}"),
+            Some(_) => {}
+            None => panic!("no progress"),
+        }
+    }
+    let asked = std::time::Instant::now();
+    hangup.hangup().await.unwrap();
+    let rest = steps(&mut call).await;
+    assert!(
+        matches!(
+            rest.last(),
+            Some(CallProgress::Ended(CallEnd {
+                leg: Leg::Agent,
+                ..
+            }))
+        ),
+        "{rest:?}"
+    );
+    // The gateway's ring timeout is 30 s: this end is the hang-up.
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(hangup.hangup().await, Err(HangupError::Gone));
+
+    // A gateway on the least-privilege account says what its manager.conf lacks.
+    let other = tempfile::tempdir().unwrap();
+    let plain = carl(&gateway(&pbx, &other, "clickdial").await);
+    wait_up(&plain).await;
+    let call = plain.dial("932009000").await.unwrap();
+    let err = call.hangup_handle().hangup().await.unwrap_err();
+    match err {
+        HangupError::NotAllowed { hint } => {
+            assert!(hint.contains("write = originate,call"), "{hint}")
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -16,7 +16,7 @@ use crate::config::{AgentConfig, Config};
 use crate::error::ApiError;
 use crate::idempotency::{IdempotencyKeys, Reservation};
 use crate::metrics::Metrics;
-use crate::pbx::{NotReady, OriginateError, Pbx};
+use crate::pbx::{HangupError, NotReady, OriginateError, Pbx};
 use crate::ratelimit::CallRateLimit;
 
 /// How long the legacy URL treats a repeated number from the same agent as the same click
@@ -354,6 +354,50 @@ impl App {
         }
         entry.publish(last);
         self.calls.ended(&entry.view.id);
+    }
+
+    /// Hangs up the agent's live call `id` and returns it as it stands; its end follows in its
+    /// progress. 404 for others' calls, 409 for a call that is already over.
+    pub async fn hang_up(&self, agent: &Agent, id: &str) -> Result<CallView, ApiError> {
+        let over = || {
+            ApiError::other(
+                StatusCode::CONFLICT,
+                "call_ended",
+                format!("call {id} is already over"),
+            )
+        };
+        let entry = match self.calls.get(id) {
+            Some(entry) if entry.agent == agent.name => entry,
+            // Only in the audit log (so ended), or not this agent's: view_for says which.
+            _ => {
+                return Err(self
+                    .view_for(agent, id)
+                    .await
+                    .map_or_else(|e| e, |_| over()));
+            }
+        };
+        if entry.current().progress.is_end() {
+            return Err(over());
+        }
+        tracing::info!(call = id, agent = %agent.name, "hang-up requested");
+        match self.pbx.hangup(id).await {
+            Ok(()) => Ok(entry.current()),
+            Err(HangupError::Gone) => Err(over()),
+            Err(e @ HangupError::NotSent(_)) => Err(ApiError::pbx_unavailable(e.to_string())),
+            Err(e @ HangupError::NotAllowed(_)) => {
+                tracing::warn!("{e}");
+                Err(ApiError::other(
+                    StatusCode::BAD_GATEWAY,
+                    "pbx_not_allowed",
+                    e.to_string(),
+                ))
+            }
+            Err(e @ HangupError::Ami(_)) => Err(ApiError::other(
+                StatusCode::BAD_GATEWAY,
+                "pbx_refused",
+                e.to_string(),
+            )),
+        }
     }
 
     /// The agent's call with this id, from memory or the audit log; 404 for others' calls

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use clickdial_ami::{Backoff, Call, Client, Originate, State, TlsConfig, Value};
+use clickdial_ami::{Action, Backoff, Call, Client, Originate, State, TlsConfig, Value};
 use clickdial_dial::Destination;
 
 use crate::config::{AmiConfig, EXTENSION_PLACEHOLDER};
@@ -30,6 +30,26 @@ pub enum OriginateError {
     /// The configured channel or context cannot go into an AMI header.
     #[error("the configured [ami] channel or context is unusable: {0}")]
     BadConfig(String),
+}
+
+/// Why a call could not be hung up.
+#[derive(Debug, thiserror::Error)]
+pub enum HangupError {
+    /// Asterisk is not reachable or the gateway is not logged in.
+    #[error("Asterisk is not reachable: {0}")]
+    NotSent(String),
+    /// The call's channel is gone: the call ended meanwhile.
+    #[error("the call is already over")]
+    Gone,
+    /// The gateway's AMI account lacks the `call` write class that Hangup needs.
+    #[error(
+        "the gateway's AMI account '{0}' may not hang up calls: add `call` to its `write =` line \
+         in manager.conf (write = originate,call)"
+    )]
+    NotAllowed(String),
+    /// Asterisk refused otherwise, or the connection failed.
+    #[error(transparent)]
+    Ami(clickdial_ami::Error),
 }
 
 /// Why `[ami]` cannot be turned into client settings.
@@ -165,7 +185,8 @@ impl Pbx {
     }
 
     /// Rings `extension`, then dials `to` in the configured context; `call_id` and `agent`
-    /// travel as channel variables (`CLICKDIAL_CALL_ID`, `CLICKDIAL_AGENT`) for CDRs.
+    /// travel as channel variables (`CLICKDIAL_CALL_ID`, `CLICKDIAL_AGENT`) for CDRs, and
+    /// `call_id` is also the agent channel's `Uniqueid`, so [`Pbx::hangup`] can name it.
     pub async fn originate(
         &self,
         extension: &str,
@@ -184,7 +205,9 @@ impl Pbx {
         .map_err(bad)?;
         let context = Value::new(self.settings.context.clone()).map_err(bad)?;
         let exten = Value::new(to.as_str()).map_err(bad)?;
+        let uniqueid = Value::new(call_id).map_err(bad)?;
         let originate = Originate::extension(channel, context, exten, 1)
+            .channel_id(uniqueid)
             .timeout(Duration::from_secs(self.settings.ring_timeout_secs))
             .variable("CLICKDIAL_CALL_ID", call_id)
             .and_then(|o| o.variable("CLICKDIAL_AGENT", agent))
@@ -193,5 +216,29 @@ impl Pbx {
             clickdial_ami::Error::NotConnected { reason } => OriginateError::NotSent(reason),
             other => OriginateError::Ami(other),
         })
+    }
+
+    /// Hangs up the agent's channel of call `call_id` (which ends the whole call); the call's
+    /// progress then ends as Asterisk reports it.
+    pub async fn hangup(&self, call_id: &str) -> Result<(), HangupError> {
+        self.ready().map_err(|e| HangupError::NotSent(e.0))?;
+        let client = self.client.get().expect("ready implies connected");
+        let channel = Value::new(call_id).map_err(|e| HangupError::NotSent(e.to_string()))?;
+        match client
+            .send(Action::named("Hangup").with("Channel", channel))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(clickdial_ami::Error::Refused { message, .. })
+                if message.contains("No such channel") =>
+            {
+                Err(HangupError::Gone)
+            }
+            Err(clickdial_ami::Error::PermissionDenied { .. }) => {
+                Err(HangupError::NotAllowed(self.settings.username.clone()))
+            }
+            Err(clickdial_ami::Error::NotConnected { reason }) => Err(HangupError::NotSent(reason)),
+            Err(e) => Err(HangupError::Ami(e)),
+        }
     }
 }

@@ -51,7 +51,17 @@ impl Gateway {
     /// Starts Asterisk (killed again before the gateway starts unless `asterisk_up`) and a
     /// gateway; does not wait for the gateway to log in.
     pub async fn start_full(http: &str, extra: &str, asterisk_up: bool) -> Gateway {
-        let mut asterisk = Asterisk::builder()
+        Gateway::start_on(Asterisk::builder(), http, extra, asterisk_up).await
+    }
+
+    /// A gateway on an Asterisk from `builder` (with the test dialplan added).
+    pub async fn start_on(
+        builder: clickdial_testsupport::PbxBuilder,
+        http: &str,
+        extra: &str,
+        asterisk_up: bool,
+    ) -> Gateway {
+        let mut asterisk = builder
             .conf("extensions.conf", clickdial_testsupport::DIALPLAN)
             .start()
             .expect("Asterisk starts");
@@ -393,6 +403,106 @@ async fn another_agents_call_is_invisible() {
             .unwrap();
         assert_eq!(response.status(), 404, "{path}");
     }
+}
+
+/// Polls `GET /v1/calls/{id}` until the call is in `state` (or 10 s pass).
+async fn wait_for_state(gw: &Gateway, token: &str, id: &str, state: &str) {
+    for _ in 0..100 {
+        let response = reqwest::Client::new()
+            .get(format!("{}/v1/calls/{id}", gw.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let (_, body) = json_of(response).await;
+        if body["state"] == state {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("call {id} never reached {state}");
+}
+
+/// `DELETE /v1/calls/{id}` as `token`.
+async fn hang_up(gw: &Gateway, token: &str, id: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .delete(format!("{}/v1/calls/{id}", gw.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    json_of(response).await
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
+async fn hanging_up_needs_the_call_write_class_and_says_so() {
+    // The least-privilege account (write = originate) may not hang up.
+    let gw = Gateway::start("").await;
+    let (status, body) = json_of(gw.call(CARL, "932009000").await).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap();
+    wait_for_state(&gw, CARL, id, "agent-ringing").await;
+    let (status, body) = hang_up(&gw, BOB, id).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+    let (status, body) = hang_up(&gw, CARL, id).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "pbx_not_allowed");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("write = originate,call"), "{message}");
+    // The call goes on: it ends only at the ring timeout (5 s), unanswered.
+    let events = gw.events(CARL, id).await;
+    assert_eq!(states(&events).last().unwrap(), "ended:no-answer:agent");
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
+async fn hanging_up_ends_a_ringing_call_at_once() {
+    let manager =
+        clickdial_testsupport::manager_conf("", &[("clickdial", "call", "originate,call")]);
+    let gw = Gateway::start_on(
+        Asterisk::builder().conf("manager.conf", &manager),
+        "[http]\nlisten = \"127.0.0.1:0\"",
+        "",
+        true,
+    )
+    .await;
+    gw.wait_ready().await;
+    // Carl's phone rings until the ring timeout (5 s) unless the call is hung up.
+    let (status, body) = json_of(gw.call(CARL, "932009000").await).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    wait_for_state(&gw, CARL, &id, "agent-ringing").await;
+    let asked = std::time::Instant::now();
+    let (status, body) = hang_up(&gw, CARL, &id).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["id"], id.as_str());
+    let events = gw.events(CARL, &id).await;
+    let ended = asked.elapsed();
+    let last = events.last().unwrap();
+    assert_eq!(last["state"], "ended", "{events:?}");
+    assert!(
+        ended < Duration::from_secs(3),
+        "the call ended {ended:?} after the hang-up, not at once: {events:?}"
+    );
+    // Over now: a second hang-up says so.
+    let (status, body) = hang_up(&gw, CARL, &id).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("call_ended")),
+        "{body}"
+    );
+    // Asterisk knows the agent's channel by the call's id (its Uniqueid).
+    let audit = AuditLog::open(&gw.audit_path).unwrap();
+    let record = audit
+        .call(&id)
+        .unwrap()
+        .expect("the call is in the audit log");
+    assert!(record.outcome.is_some(), "{record:?}");
 }
 
 #[tokio::test]

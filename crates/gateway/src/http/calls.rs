@@ -117,3 +117,30 @@ pub async fn get_call(
     let Path(id) = id.map_err(|e| ApiError::malformed(e.body_text()))?;
     app.view_for(&agent, &id).await.map(Json)
 }
+
+/// Hangs up a call of the token's agent: Asterisk hangs up the agent's phone, which ends the
+/// call; the end arrives in the call's progress. Needs `call` in the gateway's AMI `write =`.
+#[utoipa::path(
+    delete,
+    path = "/v1/calls/{id}",
+    params(("id" = String, Path, description = "The call id from POST /v1/calls")),
+    responses(
+        (status = 202, description = "Asterisk is hanging the call up; the call as it stands", body = CallView),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 404, description = "No such call of this agent", body = ErrorBody),
+        (status = 409, description = "The call is already over", body = ErrorBody),
+        (status = 502, description = "Asterisk refused (e.g. the gateway's AMI account lacks `write = call`)", body = ErrorBody),
+        (status = 503, description = "Asterisk is unreachable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn hang_up(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let agent = app.agents().bearer(&headers)?;
+    let Path(id) = id.map_err(|e| ApiError::malformed(e.body_text()))?;
+    let view = app.hang_up(&agent, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(view)).into_response())
+}

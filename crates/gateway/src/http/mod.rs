@@ -26,7 +26,10 @@ pub use calls::CallRequest;
 pub fn router(app: Arc<App>) -> Router {
     let timed = Router::new()
         .route("/v1/calls", post(calls::create_call))
-        .route("/v1/calls/{id}", get(calls::get_call))
+        .route(
+            "/v1/calls/{id}",
+            get(calls::get_call).delete(calls::hang_up),
+        )
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))

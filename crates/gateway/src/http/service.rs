@@ -61,6 +61,7 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     paths(
         super::calls::create_call,
         super::calls::get_call,
+        super::calls::hang_up,
         super::events::call_events,
         healthz,
         readyz,
