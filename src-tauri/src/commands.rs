@@ -172,7 +172,8 @@ async fn run(
         "dial" => {
             let DialArgs { text, trigger } = args(command, raw)?;
             let trigger = match trigger {
-                UiTrigger::Typed | UiTrigger::Pick => Trigger::Typed,
+                UiTrigger::Typed => Trigger::Typed,
+                UiTrigger::Pick => core.picked_trigger(),
                 UiTrigger::Redial => Trigger::Redial,
             };
             core.dial(&text, trigger).map(|id| json!({ "id": id }))

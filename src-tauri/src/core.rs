@@ -136,7 +136,9 @@ pub struct Core {
     link: Mutex<Option<Link>>,
     link_state: Mutex<LinkState>,
     call: Mutex<Option<Current>>,
-    pending_pick: Mutex<Option<Pick>>,
+    /// The pick dialog's numbers, and the trigger that found them (the call a pick starts
+    /// is recorded under it).
+    pending_pick: Mutex<Option<(Pick, Trigger)>>,
     demo_pbx: Mutex<Option<clickdial_sandbox::Sandbox>>,
     surface: Mutex<Option<Arc<dyn Surface>>>,
     runtime: Mutex<Option<tokio::runtime::Handle>>,
@@ -671,7 +673,21 @@ impl Core {
 
     /// What the pick dialog should show.
     pub fn pending_pick(&self) -> Option<Pick> {
-        self.pending_pick.lock().expect("pick lock").clone()
+        self.pending_pick
+            .lock()
+            .expect("pick lock")
+            .as_ref()
+            .map(|(pick, _)| pick.clone())
+    }
+
+    /// The trigger a number picked in the pick dialog is recorded under: the one that
+    /// opened the dialog (the agent typed it when none is pending).
+    pub fn picked_trigger(&self) -> Trigger {
+        self.pending_pick
+            .lock()
+            .expect("pick lock")
+            .as_ref()
+            .map_or(Trigger::Typed, |(_, trigger)| *trigger)
     }
 
     /// Starts from text the agent pointed at: one number is dialed; none or several open
@@ -688,7 +704,8 @@ impl Core {
         match best {
             Some(number) => self.dial(&number, trigger).map(Some),
             None => {
-                *self.pending_pick.lock().expect("pick lock") = Some(self.candidates(text));
+                *self.pending_pick.lock().expect("pick lock") =
+                    Some((self.candidates(text), trigger));
                 if let Some(surface) = self.surface() {
                     surface.pick();
                 }

@@ -285,6 +285,10 @@ fn demo_mode_dials_keeps_history_and_touches_no_file() {
     assert_eq!(err["kind"], "busy", "{err}");
     let history = h.ok("history", json!({ "query": "", "limit": 10 }));
     assert_eq!(history[0]["number"], "932 00 90 00");
+    assert_eq!(
+        history[0]["trigger"], "tray",
+        "recorded under what opened the pick"
+    );
     assert_eq!(history[0]["outcome"], Value::Null, "still in progress");
 
     let settings_file = h.dir.path().join("settings.toml");
