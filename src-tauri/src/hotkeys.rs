@@ -48,7 +48,8 @@ pub fn listen(core: &Arc<Core>) {
         // Reading the selection is an X11 round trip: on a thread of its own.
         if is(&settings.hotkey) {
             std::thread::spawn(move || {
-                crate::desktop::dial_from(&core, Trigger::Hotkey, selection::selection());
+                let text = selection::read_selection(settings.selection);
+                crate::desktop::dial_from(&core, Trigger::Hotkey, text);
             });
         } else if is(&settings.clipboard_hotkey) {
             std::thread::spawn(move || {
