@@ -269,12 +269,16 @@ async fn assert_clipboard_restored(desktop: &Desktop, case: &str) {
 /// Waits for Asterisk to dial `digits` once (and the agent's phone once more than `before`),
 /// for the call to end, and checks that nothing else was dialed.
 async fn assert_dialed_once(watch: &AmiWatch, desktop: &Desktop, digits: &str, before: usize) {
-    wait_for(
-        &format!("Asterisk dialing {digits}"),
-        Duration::from_secs(20),
-        || async { (watch.destination_dials(digits) > 0).then_some(()) },
-    )
-    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while watch.destination_dials(digits) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "Asterisk did not dial {digits} within 20 s; the agent was told {:?}; Asterisk saw:\n{}",
+            desktop.notifications(),
+            watch.summary()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     call_ended(desktop).await;
     assert_eq!(watch.destination_dials(digits), 1, "{}", watch.summary());
     assert_eq!(watch.agent_calls(), before + 1, "{}", watch.summary());
@@ -459,6 +463,13 @@ async fn copy_cases() {
     // 5. For contrast, settings say `primary`: the same selection is not copied; PRIMARY's
     //    number is dialed and the clipboard is never touched.
     set_method(&desktop, "primary");
+    // Saving registers the hotkeys again (on the tray's GTK thread): give it a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        read_selection(&desktop, "primary"),
+        PRIMARY,
+        "PRIMARY still there"
+    );
     target.show(&desktop, "Call +34 932 009 005 please", true);
     desktop.run_ok("xdotool", &["key", "ctrl+alt+d"]);
     assert_dialed_once(&watch, &desktop, "932009007", 3).await;
@@ -487,7 +498,7 @@ async fn copy_cases() {
     // Let WebKit draw, then scroll the hotkey section into view.
     tokio::time::sleep(Duration::from_secs(4)).await;
     desktop.run_ok("xdotool", &["mousemove", "--window", &window, "200", "300"]);
-    for _ in 0..8 {
+    for _ in 0..12 {
         desktop.run_ok("xdotool", &["click", "5"]);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

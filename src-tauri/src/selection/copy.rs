@@ -77,8 +77,10 @@ static CLIPBOARD: Mutex<Option<Clipboard>> = Mutex::new(None);
 pub fn copy_selection() -> Result<String, ReadError> {
     let mut kept = CLIPBOARD.lock().unwrap_or_else(PoisonError::into_inner);
     let clipboard = open(&mut kept).map_err(ReadError::Copy)?;
+    let started = Instant::now();
     let modifiers = keys::Modifiers::new().map_err(ReadError::Copy)?;
     wait_for_release(RELEASE_TIMEOUT, || modifiers.held()).map_err(ReadError::Copy)?;
+    tracing::debug!(after = ?started.elapsed(), "copy: the modifier keys are up");
     let saved = Saved::take(clipboard).map_err(ReadError::Copy)?;
     let marker = marker();
     let copied = mark(clipboard, &marker)
@@ -87,6 +89,11 @@ pub fn copy_selection() -> Result<String, ReadError> {
     if let Err(e) = saved.restore(clipboard) {
         tracing::warn!(error = %e, "cannot put the clipboard's previous content back");
     }
+    tracing::debug!(
+        after = ?started.elapsed(),
+        copied = ?copied.as_ref().map(|text| text.as_ref().map(String::len)),
+        "copy: done, the clipboard is put back"
+    );
     match copied {
         Ok(Some(text)) => super::non_empty(text),
         Ok(None) => Err(ReadError::Empty),
@@ -200,13 +207,17 @@ enum Restore {
 }
 
 impl Saved {
-    /// Reads what the clipboard holds now. An error other than "no such content" is fatal:
-    /// nothing is copied over content that could not be read.
+    /// Reads what the clipboard holds now. Text that is there but cannot be read is fatal:
+    /// nothing is copied over it. HTML and images are best effort: owners often answer
+    /// those requests badly (xclip serves its text whatever type is asked for), and what
+    /// cannot be read could not be put back either.
     fn take(clipboard: &mut Clipboard) -> Result<Saved, CopyError> {
         let text = optional(clipboard.get_text())?;
-        let html = optional(clipboard.get().html())?;
-        // Images are best effort: a picture that cannot be read is not worth refusing the
-        // dial for (it could not have been put back anyway).
+        let html = clipboard
+            .get()
+            .html()
+            .map_err(|e| tracing::debug!(error = %e, "no HTML on the clipboard"))
+            .ok();
         let image = clipboard
             .get_image()
             .map_err(|e| tracing::debug!(error = %e, "no image on the clipboard"))
