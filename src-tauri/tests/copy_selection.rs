@@ -315,12 +315,13 @@ fn set_method(desktop: &Desktop, method: &str) {
 
 /// The copy method end to end: a plain hotkey press, a hotkey held a moment (the copy waits
 /// for the keys to be released), the tray's Dial selection, nothing selected (no call, the
-/// agent is told), and the `primary` setting for contrast; the clipboard is put back each time.
+/// agent is told), the `primary` setting for contrast, and a GTK program; the clipboard is
+/// put back each time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
 async fn copy_selection_reaches_asterisk_and_restores_the_clipboard() {
     let _one = e2e::one_at_a_time().await;
-    e2e::require_tools(&[("wish", "tk")]);
+    e2e::require_tools(&[("wish", "tk"), ("zenity", "zenity")]);
     tokio::time::timeout(Duration::from_secs(300), copy_cases())
         .await
         .expect("the copy-selection test did not finish within 5 minutes");
@@ -416,14 +417,16 @@ async fn copy_cases() {
     );
     println!("1. hotkey: dialed 932009005, clipboard restored");
 
-    // 2. The hotkey held for a moment, as people press it: the Ctrl+C waits for Ctrl and Alt
-    //    to come up (sent at once it would be Ctrl+Alt+C, the app's own clipboard hotkey).
+    // 2. The hotkey held for a moment, as people press it, and let go of Ctrl and Alt first:
+    //    the Ctrl+C waits for Ctrl and Alt to come up (sent at once it would be Ctrl+Alt+C,
+    //    the app's own clipboard hotkey), then for D (until D is up, X11 gives every key to
+    //    the hotkey's owner).
     target.show(&desktop, "Tel. 93 200 90 06", true);
     desktop.run_ok("xdotool", &["keydown", "ctrl+alt+d"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    desktop.run_ok("xdotool", &["keyup", "d"]);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
     desktop.run_ok("xdotool", &["keyup", "alt", "ctrl"]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    desktop.run_ok("xdotool", &["keyup", "d"]);
     assert_dialed_once(&watch, &desktop, "932009006", 1).await;
     assert_clipboard_restored(&desktop, "after the held hotkey").await;
     println!("2. held hotkey: dialed 932009006, clipboard restored");
@@ -491,9 +494,57 @@ async fn copy_cases() {
     assert_clipboard_restored(&desktop, "with the primary method").await;
     println!("5. primary: dialed 932009007 from PRIMARY");
 
-    // The settings window with the choice, for the record.
+    // 6. Back to copying, a GTK program: zenity's entry selects its text when it gets the
+    //    focus and copies on Ctrl+C (it also takes PRIMARY, which the copy does not read).
     set_method(&desktop, "copy");
     drop(target);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut zenity = desktop
+        .command("zenity")
+        .args([
+            "--entry",
+            "--title",
+            "copy-gtk",
+            "--text",
+            "Number",
+            "--entry-text",
+            "Llamar al 93 200 90 09, gracias",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("zenity starts");
+    let window = desktop
+        .run_ok("xdotool", &["search", "--sync", "--name", "^copy-gtk$"])
+        .split_whitespace()
+        .last()
+        .expect("zenity's window")
+        .to_owned();
+    wait_for(
+        "zenity's window to have the focus",
+        Duration::from_secs(15),
+        || async {
+            desktop.run("xdotool", &["windowfocus", "--sync", &window]);
+            let focused = desktop.run_ok("xdotool", &["getwindowfocus", "getwindowname"]);
+            (focused.trim() == "copy-gtk").then_some(())
+        },
+    )
+    .await;
+    // GTK owns PRIMARY once its entry's text is selected.
+    wait_for(
+        "zenity's entry text selected (on PRIMARY)",
+        Duration::from_secs(15),
+        || async { (read_selection(&desktop, "primary").contains("93 200 90 09")).then_some(()) },
+    )
+    .await;
+    desktop.run_ok("xdotool", &["key", "ctrl+alt+d"]);
+    assert_dialed_once(&watch, &desktop, "932009009", 4).await;
+    assert_clipboard_restored(&desktop, "after copying from GTK").await;
+    let _ = zenity.kill();
+    let _ = zenity.wait();
+    println!("6. GTK (zenity): dialed 932009009, clipboard restored");
+
+    // The settings window with the choice, for the record.
     let shown = ask_app(&desktop, json!({ "do": "show" }));
     assert_eq!(shown["ok"], true, "{shown}");
     let window = wait_for("the settings window", Duration::from_secs(60), || async {

@@ -5,10 +5,12 @@
 //!
 //! The steps of [`copy_selection`], each bounded in time:
 //!
-//! 1. Wait (at most [`RELEASE_TIMEOUT`]) until the agent has let go of every modifier key:
-//!    the shortcut that started this is still held when it fires, and a Ctrl+C pressed while
-//!    Alt is down arrives as Ctrl+Alt+C (on X11 the app's own clipboard shortcut would even
-//!    catch it). Keys still held after that are an error; nothing is touched then.
+//! 1. Wait (at most [`RELEASE_TIMEOUT`]) until the agent has let go of the shortcut: it is
+//!    still held when it fires, and a Ctrl+C pressed while Alt is down arrives as Ctrl+Alt+C
+//!    (on X11 the app's own clipboard shortcut would even catch it). On X11 every key must be
+//!    up, the shortcut's letter too: until it is released the X server hands all keys to the
+//!    shortcut's owner. Elsewhere the modifiers (Windows: `GetAsyncKeyState`; macOS:
+//!    `CGEventSourceFlagsState`). Keys still held after that are an error; nothing is touched.
 //! 2. Remember the clipboard's content ([`Saved`]).
 //! 3. Put a marker of ours on the clipboard (kept out of clipboard histories where the
 //!    platform has a way to say so). Anything else found there later was copied by the
@@ -52,7 +54,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// Why the selection could not be copied.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-    /// A modifier key was still held after [`RELEASE_TIMEOUT`].
+    /// A key of the shortcut was still held after [`RELEASE_TIMEOUT`].
     #[error("the shortcut's keys were still held down after {0:?}")]
     KeysHeld(Duration),
     /// The keyboard's state could not be read.
@@ -78,9 +80,9 @@ pub fn copy_selection() -> Result<String, ReadError> {
     let mut kept = CLIPBOARD.lock().unwrap_or_else(PoisonError::into_inner);
     let clipboard = open(&mut kept).map_err(ReadError::Copy)?;
     let started = Instant::now();
-    let modifiers = keys::Modifiers::new().map_err(ReadError::Copy)?;
-    wait_for_release(RELEASE_TIMEOUT, || modifiers.held()).map_err(ReadError::Copy)?;
-    tracing::debug!(after = ?started.elapsed(), "copy: the modifier keys are up");
+    let keyboard = keys::KeyState::new().map_err(ReadError::Copy)?;
+    wait_for_release(RELEASE_TIMEOUT, || keyboard.held()).map_err(ReadError::Copy)?;
+    tracing::debug!(after = ?started.elapsed(), "copy: the shortcut's keys are up");
     let saved = Saved::take(clipboard).map_err(ReadError::Copy)?;
     let marker = marker();
     let copied = mark(clipboard, &marker)
@@ -265,55 +267,47 @@ fn optional<T>(read: Result<T, arboard::Error>) -> Result<Option<T>, CopyError> 
     }
 }
 
-/// The keyboard: which modifiers are held, and pressing the copy shortcut.
+/// The keyboard: whether the shortcut is still held, and pressing the copy shortcut.
 mod keys {
     use enigo::{Direction, Enigo, Key, Keyboard as _, Settings};
 
     use super::CopyError;
 
-    /// Where the state of the modifier keys is read from.
-    pub struct Modifiers {
-        /// The connection to the X server, and the keycodes its modifier map names.
+    /// Where the keyboard's state is read from.
+    pub struct KeyState {
+        /// The connection to the X server.
         #[cfg(all(unix, not(target_os = "macos")))]
-        x11: (x11rb::rust_connection::RustConnection, Vec<u8>),
+        x11: x11rb::rust_connection::RustConnection,
     }
 
-    impl Modifiers {
+    impl KeyState {
         /// Connects to what knows the keyboard's state (on X11 the display of `DISPLAY`).
         #[cfg(all(unix, not(target_os = "macos")))]
-        pub fn new() -> Result<Modifiers, CopyError> {
-            use x11rb::protocol::xproto::ConnectionExt as _;
-
-            let (connection, _) = x11rb::connect(None).map_err(key_state)?;
-            let map = connection
-                .get_modifier_mapping()
-                .map_err(key_state)?
-                .reply()
-                .map_err(key_state)?;
-            Ok(Modifiers {
-                x11: (connection, map.keycodes),
-            })
+        pub fn new() -> Result<KeyState, CopyError> {
+            let (x11, _) = x11rb::connect(None).map_err(key_state)?;
+            Ok(KeyState { x11 })
         }
 
         /// Connects to what knows the keyboard's state.
         #[cfg(not(all(unix, not(target_os = "macos"))))]
-        pub fn new() -> Result<Modifiers, CopyError> {
-            Ok(Modifiers {})
+        pub fn new() -> Result<KeyState, CopyError> {
+            Ok(KeyState {})
         }
 
-        /// Whether a modifier key (Shift, Ctrl, Alt, AltGr, Super) is held down now: X11's
-        /// key map (`QueryKeymap`) against the keys its modifier map names.
+        /// Whether any key is held down now (X11's `QueryKeymap`). Not only the modifiers:
+        /// X11 hands every key to the hotkey's owner until the hotkey's own key is released
+        /// (its passive grab), so a Ctrl+C sent before that reaches no program.
         #[cfg(all(unix, not(target_os = "macos")))]
         pub fn held(&self) -> Result<bool, CopyError> {
             use x11rb::protocol::xproto::ConnectionExt as _;
 
-            let (connection, keycodes) = &self.x11;
-            let keys = connection
+            let keys = self
+                .x11
                 .query_keymap()
                 .map_err(key_state)?
                 .reply()
                 .map_err(key_state)?;
-            Ok(any_down(&keys.keys, keycodes))
+            Ok(any_down(&keys.keys))
         }
 
         /// Whether a modifier key (Shift, Ctrl, Alt, Windows) is held down now
@@ -346,13 +340,10 @@ mod keys {
         CopyError::KeyState(error.to_string())
     }
 
-    /// Whether any of `keycodes` (0 = no key) is down in X11's 256-bit key map `keys`.
+    /// Whether X11's 256-bit key map `keys` has a key down (keycodes start at 8).
     #[cfg(all(unix, not(target_os = "macos")))]
-    pub fn any_down(keys: &[u8; 32], keycodes: &[u8]) -> bool {
-        keycodes
-            .iter()
-            .filter(|&&code| code != 0)
-            .any(|&code| keys[usize::from(code / 8)] & (1 << (code % 8)) != 0)
+    pub fn any_down(keys: &[u8; 32]) -> bool {
+        keys[1..].iter().any(|&byte| byte != 0)
     }
 
     /// The modifier of the copy shortcut.
@@ -538,16 +529,23 @@ mod tests {
 
     #[cfg(all(unix, not(target_os = "macos")))]
     #[test]
-    fn x11_key_maps_are_read_bit_by_bit() {
+    fn x11_key_maps_say_whether_any_key_is_down() {
         let mut keys = [0u8; 32];
+        assert!(!keys::any_down(&keys));
         // Control_L is keycode 37 on PC keyboards: byte 4, bit 5.
         keys[4] = 1 << 5;
-        assert!(keys::any_down(&keys, &[50, 62, 37, 105]));
-        assert!(!keys::any_down(&keys, &[50, 62, 105, 64]));
-        // 0 fills unused slots of the modifier map; it is no key.
-        keys[0] = 1;
-        assert!(!keys::any_down(&keys, &[0, 0, 0]));
+        assert!(keys::any_down(&keys));
+        // The letter D (keycode 40) alone still holds X11's grab of the shortcut.
+        keys[4] = 0;
+        keys[5] = 1;
+        assert!(keys::any_down(&keys));
+        // The highest keycode, 255.
+        keys[5] = 0;
         keys[31] = 1 << 7;
-        assert!(keys::any_down(&keys, &[255]));
+        assert!(keys::any_down(&keys));
+        // Keycodes 0-7 do not exist.
+        keys[31] = 0;
+        keys[0] = 0xff;
+        assert!(!keys::any_down(&keys));
     }
 }
