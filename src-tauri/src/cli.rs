@@ -46,7 +46,8 @@ pub struct DialArgs {
     /// Dial what is on the clipboard.
     #[arg(long, conflicts_with_all = ["selection", "text"])]
     pub clipboard: bool,
-    /// Dial the selected text (X11's PRIMARY selection).
+    /// Dial the selected text, read as the settings say (X11's PRIMARY selection, or a copy
+    /// that puts the clipboard back); `--dry-run` reads PRIMARY.
     #[arg(long, conflicts_with = "text")]
     pub selection: bool,
     /// The number, link or text.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use clickdial_agent::{
     Connection, Entry, EntryId, History, MemoryStore, Outcome, Problem, SecretError, SecretName,
-    SecretStore, Settings, Trigger,
+    SecretStore, SelectionMethod, Settings, Trigger,
 };
 use clickdial_connect::{
     AmiTarget, CallProgress, DialError, GatewayTarget, Hangup, HangupError, Leg, Link, LinkState,
@@ -103,6 +103,9 @@ pub struct AppInfo {
     pub wayland: bool,
     /// Whether desktop notifications work.
     pub notifications_available: bool,
+    /// Whether the selection can be read as X11's PRIMARY (so settings offer a choice of
+    /// how); elsewhere it is always copied.
+    pub primary_selection: bool,
 }
 
 /// What a run keeps its state in: the real files and keyring, or demo stand-ins.
@@ -257,6 +260,8 @@ impl Core {
             wayland: std::env::var_os("WAYLAND_DISPLAY").is_some()
                 || std::env::var("XDG_SESSION_TYPE").is_ok_and(|t| t == "wayland"),
             notifications_available: self.notifications_available.load(Ordering::Relaxed),
+            primary_selection: crate::selection::effective(SelectionMethod::Primary)
+                == SelectionMethod::Primary,
         }
     }
 

@@ -217,6 +217,12 @@ fn read_error(core: &Core, trigger: Trigger, error: selection::ReadError) -> Str
         selection::ReadError::Failed(detail) => {
             core.text("error.clipboard", &[("detail", &detail)])
         }
+        selection::ReadError::Copy(selection::copy::CopyError::KeysHeld(_)) => {
+            core.text("error.copy_keys_held", &[])
+        }
+        selection::ReadError::Copy(error) => {
+            core.text("error.copy", &[("detail", &error.to_string())])
+        }
     }
 }
 
@@ -281,7 +287,8 @@ impl Desktop {
             }
             "dial_selection" => {
                 std::thread::spawn(move || {
-                    dial_from(&core, Trigger::Selection, selection::selection());
+                    let text = selection::read_selection(core.settings().selection);
+                    dial_from(&core, Trigger::Selection, text);
                 });
             }
             "dial_number" => self.open(View::Dial),
@@ -353,7 +360,10 @@ impl Desktop {
             }
             Request::Dial { text } => (Trigger::Link, Ok(text)),
             Request::DialClipboard => (Trigger::Clipboard, selection::clipboard()),
-            Request::DialSelection => (Trigger::Selection, selection::selection()),
+            Request::DialSelection => (
+                Trigger::Selection,
+                selection::read_selection(core.settings().selection),
+            ),
         };
         let text = match text {
             Ok(text) => text,

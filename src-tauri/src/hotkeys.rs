@@ -47,8 +47,10 @@ pub fn listen(core: &Arc<Core>) {
         let core = core.clone();
         // Reading the selection is an X11 round trip: on a thread of its own.
         if is(&settings.hotkey) {
+            tracing::debug!(method = ?settings.selection, "the selection hotkey was pressed");
             std::thread::spawn(move || {
-                crate::desktop::dial_from(&core, Trigger::Hotkey, selection::selection());
+                let text = selection::read_selection(settings.selection);
+                crate::desktop::dial_from(&core, Trigger::Hotkey, text);
             });
         } else if is(&settings.clipboard_hotkey) {
             std::thread::spawn(move || {

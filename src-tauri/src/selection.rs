@@ -1,5 +1,9 @@
 //! Reading the text the agent points at: the clipboard, or the selection (X11's PRIMARY on
-//! Linux).
+//! Linux, or a copy of it the [`copy`] module makes and undoes).
+
+pub mod copy;
+
+use clickdial_agent::SelectionMethod;
 
 /// Why no text could be read.
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +14,27 @@ pub enum ReadError {
     /// The clipboard service failed.
     #[error("{0}")]
     Failed(String),
+    /// Copying the selection failed.
+    #[error("{0}")]
+    Copy(#[from] copy::CopyError),
+}
+
+/// The method that is used for `method`: X11's PRIMARY exists only on X11 (Linux and the
+/// BSDs); elsewhere the selection is always copied.
+pub fn effective(method: SelectionMethod) -> SelectionMethod {
+    if cfg!(any(target_os = "windows", target_os = "macos")) {
+        SelectionMethod::Copy
+    } else {
+        method
+    }
+}
+
+/// The selected text, read the way `method` says (see [`effective`]).
+pub fn read_selection(method: SelectionMethod) -> Result<String, ReadError> {
+    match effective(method) {
+        SelectionMethod::Primary => selection(),
+        SelectionMethod::Copy => copy::copy_selection(),
+    }
 }
 
 fn read(error: arboard::Error) -> ReadError {

@@ -5,6 +5,9 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 export type Language = 'auto' | 'en' | 'es';
 
+/** X11's PRIMARY selection, or copy (Ctrl+C) and put the clipboard back. */
+export type SelectionMethod = 'primary' | 'copy';
+
 export interface AmiConnection {
   mode: 'ami';
   host: string;
@@ -36,6 +39,8 @@ export interface Settings {
   hotkey: string;
   hotkey_paused: boolean;
   clipboard_hotkey: string;
+  /** How the selection hotkey reads the selection (the choice exists where `AppInfo.primary_selection`). */
+  selection: SelectionMethod;
   autostart: boolean;
   notifications: boolean;
   preview_secs: number;
@@ -62,6 +67,8 @@ export interface AppInfo {
   language: 'en' | 'es';
   wayland: boolean;
   notifications_available: boolean;
+  /** Whether the selection can be read as X11's PRIMARY (Linux): settings then offer `selection`. */
+  primary_selection: boolean;
 }
 
 export interface StoredSettings {

@@ -27,6 +27,7 @@ export function installDevMock(): void {
     hotkey: 'Ctrl+Alt+D',
     hotkey_paused: false,
     clipboard_hotkey: 'Ctrl+Alt+C',
+    selection: 'primary',
     autostart: true,
     notifications: true,
     preview_secs: 3,
@@ -49,7 +50,7 @@ export function installDevMock(): void {
       const args = (a ?? {}) as Record<string, unknown>;
       switch (cmd) {
         case 'app_info':
-          return { version: '0.1.0-dev', demo: params.has('demo'), first_run: true, language: lang, wayland: params.has('wayland'), notifications_available: !params.has('nonotify') };
+          return { version: '0.1.0-dev', demo: params.has('demo'), first_run: true, language: lang, wayland: params.has('wayland'), notifications_available: !params.has('nonotify'), primary_selection: true };
         case 'catalogue':
           if (typeof args.language === 'string' && args.language !== 'auto') lang = args.language;
           return catalogue(lang);

@@ -48,6 +48,7 @@ export function defaultSettings(): Settings {
     hotkey: 'Ctrl+Alt+D',
     hotkey_paused: false,
     clipboard_hotkey: 'Ctrl+Alt+C',
+    selection: 'primary',
     autostart: true,
     notifications: true,
     preview_secs: 0,
@@ -55,7 +56,7 @@ export function defaultSettings(): Settings {
 }
 
 export function defaultInfo(over: Partial<AppInfo> = {}): AppInfo {
-  return { version: '0.1.0', demo: false, first_run: true, language: 'en', wayland: false, notifications_available: true, ...over };
+  return { version: '0.1.0', demo: false, first_run: true, language: 'en', wayland: false, notifications_available: true, primary_selection: true, ...over };
 }
 
 type Handler = (args: Record<string, unknown>) => unknown;

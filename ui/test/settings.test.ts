@@ -165,6 +165,33 @@ describe('#/settings', () => {
     expect($('settings-demo-note')).not.toBeNull();
   });
 
+  it('offers how the selection is read where X11 has a selection, and saves the choice', async () => {
+    const b = fakeBackend({ get_settings: () => ({ settings: stored(), has_secret: true }) });
+    await open('#/settings');
+    expect(get<HTMLSelectElement>('settings-selection').value).toBe('primary');
+    const section = get('settings-section-hotkey').textContent ?? '';
+    expect(section).toContain(en('ui.settings.selection'));
+    expect(section).toContain(en('ui.settings.selection_hint'));
+    expect(section).toContain("don't publish the X11 selection");
+    choose('settings-selection', 'copy');
+    await click('settings-save');
+    await waitFor(() => b.of('save_settings').length);
+    expect(saved(b)).toEqual({ settings: { ...stored(), selection: 'copy' }, secret: null });
+    expect($('settings-error-selection')?.hidden).toBe(true);
+  });
+
+  it('has no selection choice where the selection can only be copied (Windows, macOS)', async () => {
+    const b = fakeBackend({
+      app_info: () => defaultInfo({ primary_selection: false }),
+      get_settings: () => ({ settings: { ...stored(), selection: 'copy' }, has_secret: true }),
+    });
+    await open('#/settings');
+    expect($('settings-selection')).toBeNull();
+    await click('settings-save');
+    await waitFor(() => b.of('save_settings').length);
+    expect(saved(b).settings.selection).toBe('copy');
+  });
+
   it('Cancel closes the window without saving', async () => {
     const b = fakeBackend();
     await open('#/settings');

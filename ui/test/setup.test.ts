@@ -183,6 +183,7 @@ function baseSettings(): Settings {
     hotkey: 'Ctrl+Alt+D',
     hotkey_paused: false,
     clipboard_hotkey: '',
+    selection: 'primary',
     autostart: true,
     notifications: true,
     preview_secs: 0,

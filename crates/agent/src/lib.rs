@@ -32,5 +32,5 @@ pub use hotkey::is_valid_hotkey;
 pub use secrets::{KeyringStore, MemoryStore, SecretError, SecretName, SecretStore};
 pub use settings::{
     Connection, EXTENSION_PLACEHOLDER, Language, MAX_PREVIEW_SECS, MAX_SETTINGS_LEN, Problem,
-    ProblemKind, Settings, SettingsError, default_country,
+    ProblemKind, SelectionMethod, Settings, SettingsError, default_country,
 };

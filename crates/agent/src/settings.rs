@@ -46,6 +46,8 @@ pub struct Settings {
     pub hotkey_paused: bool,
     /// The global shortcut that dials the number on the clipboard, e.g. `Ctrl+Alt+C`.
     pub clipboard_hotkey: String,
+    /// How the selection shortcut (and the tray's "Dial selection") reads the selected text.
+    pub selection: SelectionMethod,
     /// Whether the app starts with the desktop session.
     pub autostart: bool,
     /// Whether call progress is shown as desktop notifications.
@@ -65,6 +67,33 @@ pub enum Language {
     En,
     /// Spanish.
     Es,
+}
+
+/// How the selected text is read when the agent asks to dial the selection.
+///
+/// Only X11 has a selection other programs can read ([`SelectionMethod::Primary`]); on Windows
+/// and macOS the app always copies, whatever the file says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectionMethod {
+    /// X11's PRIMARY selection: what is highlighted, read without touching the clipboard.
+    Primary,
+    /// Copy and restore: the app presses the copy shortcut (Ctrl+C, Cmd+C on macOS) in the
+    /// program in front, reads the clipboard, then puts the clipboard's previous content back.
+    /// For programs that do not publish the X11 selection.
+    Copy,
+}
+
+impl Default for SelectionMethod {
+    /// [`SelectionMethod::Primary`] where X11 has it (Linux and the BSDs), else
+    /// [`SelectionMethod::Copy`].
+    fn default() -> SelectionMethod {
+        if cfg!(any(target_os = "windows", target_os = "macos")) {
+            SelectionMethod::Copy
+        } else {
+            SelectionMethod::Primary
+        }
+    }
 }
 
 /// How the app places calls.
@@ -211,6 +240,7 @@ impl Default for Settings {
             hotkey: "Ctrl+Alt+D".to_owned(),
             hotkey_paused: false,
             clipboard_hotkey: "Ctrl+Alt+C".to_owned(),
+            selection: SelectionMethod::default(),
             autostart: false,
             notifications: true,
             preview_secs: 3,
@@ -811,6 +841,31 @@ mod tests {
             kinds(&settings),
             [("clipboard_hotkey", ProblemKind::HotkeyDuplicate)]
         );
+    }
+
+    #[test]
+    fn selection_method_round_trips_and_defaults() {
+        let mut settings = ami();
+        settings.selection = SelectionMethod::Copy;
+        let text = settings.to_toml().unwrap();
+        assert!(text.contains("selection = \"copy\""), "{text}");
+        assert_eq!(Settings::from_toml(&text).unwrap(), settings);
+        settings.selection = SelectionMethod::Primary;
+        let text = settings.to_toml().unwrap();
+        assert!(text.contains("selection = \"primary\""), "{text}");
+        assert_eq!(Settings::from_toml(&text).unwrap(), settings);
+        // A file written before the setting existed loads with the platform's default.
+        let old = "extension = \"10\"\nhotkey = \"Ctrl+Alt+D\"\n\n[connection]\nmode = \"ami\"\n";
+        let loaded = Settings::from_toml(old).unwrap();
+        assert_eq!(loaded.selection, SelectionMethod::default());
+        assert_eq!(loaded.extension, "10");
+        #[cfg(target_os = "linux")]
+        assert_eq!(SelectionMethod::default(), SelectionMethod::Primary);
+        #[cfg(any(target_os = "windows", target_os = "macos"))]
+        assert_eq!(SelectionMethod::default(), SelectionMethod::Copy);
+        // An unknown method is an error naming the choices, not a silent default.
+        let wrong = Settings::from_toml("selection = \"middle\"\n").unwrap_err();
+        assert!(wrong.to_string().contains("primary"), "{wrong}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fs;
 
 use clickdial_agent::{
-    Connection, Language, MAX_SETTINGS_LEN, ProblemKind, Settings, SettingsError,
+    Connection, Language, MAX_SETTINGS_LEN, ProblemKind, SelectionMethod, Settings, SettingsError,
 };
 use clickdial_dial::{Country, DialPrefix, DialRules};
 
@@ -28,6 +28,7 @@ fn sample() -> Settings {
         hotkey: "Ctrl+Alt+D".to_owned(),
         hotkey_paused: true,
         clipboard_hotkey: "Ctrl+Alt+C".to_owned(),
+        selection: SelectionMethod::Copy,
         autostart: true,
         notifications: false,
         preview_secs: 0,
@@ -83,6 +84,7 @@ fn the_file_reads_as_documented() {
         "[dial]",
         "country = \"ES\"",
         "preview_secs = 0",
+        "selection = \"copy\"",
     ] {
         assert!(text.lines().any(|l| l == line), "{line:?} in:\n{text}");
     }
@@ -98,6 +100,11 @@ fn old_and_partial_files_load_with_defaults() {
     assert!(settings.notifications);
     assert!(!settings.autostart);
     assert_eq!(settings.language, Language::Auto);
+    assert_eq!(
+        settings.selection,
+        SelectionMethod::default(),
+        "files from before the selection setting read the selection as before"
+    );
 
     let settings = Settings::from_toml(
         "[connection]\nmode = \"ami\"\nhost = \"10.0.0.2\"\n\n[dial]\ncountry = \"GB\"\n",

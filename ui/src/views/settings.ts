@@ -1,5 +1,5 @@
 // #/settings — every preference of the app; Save sends them all, problems show next to their field.
-import { api, events, toApiError, type Language, type Problem, type Settings, type UnlistenFn } from '../api';
+import { api, events, toApiError, type Language, type Problem, type SelectionMethod, type Settings, type UnlistenFn } from '../api';
 import {
   amiFields,
   checkbox,
@@ -40,6 +40,7 @@ interface Draft {
   hotkey: string;
   hotkey_paused: boolean;
   clipboard_hotkey: string;
+  selection: SelectionMethod;
   autostart: boolean;
   notifications: boolean;
   preview_secs: string;
@@ -58,6 +59,7 @@ function toDraft(st: Settings, hasSecret: boolean): Draft {
     hotkey: st.hotkey,
     hotkey_paused: st.hotkey_paused,
     clipboard_hotkey: st.clipboard_hotkey,
+    selection: st.selection,
     autostart: st.autostart,
     notifications: st.notifications,
     preview_secs: String(st.preview_secs),
@@ -97,6 +99,7 @@ export function fromDraft(base: Settings, d: Draft): { settings: Settings; probl
       hotkey: d.hotkey.trim(),
       hotkey_paused: d.hotkey_paused,
       clipboard_hotkey: d.clipboard_hotkey.trim(),
+      selection: d.selection,
       autostart: d.autostart,
       notifications: d.notifications,
       preview_secs: preview ?? 0,
@@ -118,6 +121,7 @@ const KNOWN_FIELDS = [
   'hotkey',
   'hotkey_paused',
   'clipboard_hotkey',
+  'selection',
   'autostart',
   'notifications',
   'preview_secs',
@@ -294,6 +298,19 @@ export async function settingsView(ctx: Ctx): Promise<View> {
           : null,
         f(textInput(d.hotkey, (v) => (d.hotkey = v), { placeholder: 'Ctrl+Alt+D' }), 'hotkey', t('ui.settings.hotkey'), t('ui.settings.hotkey_hint')),
         f(checkbox(d.hotkey_paused, (v) => (d.hotkey_paused = v)), 'hotkey_paused', t('ui.settings.hotkey_paused')),
+        ctx.info.primary_selection
+          ? f(
+              h(
+                'select',
+                { value: d.selection, onchange: (e: Event) => (d.selection = (e.target as HTMLSelectElement).value as SelectionMethod) },
+                h('option', { value: 'primary' }, t('ui.settings.selection_primary')),
+                h('option', { value: 'copy' }, t('ui.settings.selection_copy')),
+              ),
+              'selection',
+              t('ui.settings.selection'),
+              t('ui.settings.selection_hint'),
+            )
+          : null,
         f(textInput(d.clipboard_hotkey, (v) => (d.clipboard_hotkey = v), { placeholder: 'Ctrl+Alt+C' }), 'clipboard_hotkey', t('ui.settings.clipboard_hotkey'), t('ui.settings.clipboard_hotkey_hint')),
       ),
       section(
