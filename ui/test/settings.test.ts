@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../src/api';
-import { $, choose, click, close, defaultInfo, defaultSettings, en, ES, fakeBackend, get, open, text, tick, type, waitFor } from './helpers';
+import { $, choose, click, close, defaultInfo, defaultSettings, emitEvent, en, ES, fakeBackend, get, open, text, tick, type, waitFor } from './helpers';
 
 afterEach(close);
 
@@ -73,6 +73,20 @@ describe('#/settings', () => {
     });
     await waitFor(() => $('settings-secret-saved'));
     expect(value('settings-connection-secret')).toBe('');
+  });
+
+  it('keeps a change made elsewhere (the tray\'s Pause) under the agent\'s own edits', async () => {
+    let current = stored();
+    const b = fakeBackend({ get_settings: () => ({ settings: current, has_secret: true }) });
+    await open('#/settings');
+    type('settings-extension', '11');
+    current = { ...stored(), hotkey_paused: true };
+    await emitEvent('settings-changed', null);
+    await waitFor(() => get<HTMLInputElement>('settings-hotkey_paused').checked);
+    expect(value('settings-extension')).toBe('11');
+    await click('settings-save');
+    await waitFor(() => b.of('save_settings').length === 1);
+    expect(saved(b).settings).toEqual({ ...stored(), extension: '11', hotkey_paused: true });
   });
 
   it('shows the problems save returns next to their fields', async () => {

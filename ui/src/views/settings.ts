@@ -28,7 +28,7 @@ import type { Ctx, View } from '../view';
 
 const P = 'settings';
 
-interface Draft {
+export interface Draft {
   language: Language;
   extension: string;
   conn: ConnDraft;
@@ -64,6 +64,18 @@ function toDraft(st: Settings, hasSecret: boolean): Draft {
     notifications: st.notifications,
     preview_secs: String(st.preview_secs),
   };
+}
+
+/**
+ * The agent's edits (`mine` against `before`, the draft as it was loaded) on top of settings that changed
+ * elsewhere meanwhile (`theirs`): the tray's Pause, say, is kept when the agent saves other edits.
+ */
+export function rebase(before: Draft, mine: Draft, theirs: Draft): Draft {
+  const out = { ...theirs } as Record<keyof Draft, unknown>;
+  for (const key of Object.keys(mine) as (keyof Draft)[]) {
+    if (JSON.stringify(mine[key]) !== JSON.stringify(before[key])) out[key] = mine[key];
+  }
+  return out as unknown as Draft;
 }
 
 const opt = (v: string): string | null => (v.trim() === '' ? null : v.trim());
@@ -155,16 +167,13 @@ export async function settingsView(ctx: Ctx): Promise<View> {
   });
   let checksStarted = false;
 
-  const dirty = () =>
-    s.draft.conn.secret !== '' ||
-    JSON.stringify(fromDraft(s.base, s.draft).settings) !== JSON.stringify(fromDraft(s.base, toDraft(s.base, false)).settings);
-
   events
     .onSettingsChanged(async () => {
-      if (dirty() || s.busy) return;
+      if (s.busy) return;
+      const before = toDraft(s.base, s.draft.conn.hasSecret);
       loaded = await api.getSettings();
       s.base = loaded.settings;
-      s.draft = toDraft(loaded.settings, loaded.has_secret);
+      s.draft = rebase(before, s.draft, toDraft(loaded.settings, loaded.has_secret));
       ctx.update();
     })
     .then((u) => (destroyed ? u() : (unlisten = u)), () => {});
