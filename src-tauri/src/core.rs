@@ -187,7 +187,7 @@ impl Core {
         self.settings_damaged.store(true, Ordering::Relaxed);
     }
 
-    /// The runtime background work runs on when the caller is not inside one (the tray's GTK
+    /// The runtime background work runs on when the caller is not inside one (the tray's main
     /// thread, hotkey threads).
     pub fn set_runtime(&self, runtime: tokio::runtime::Handle) {
         *self.runtime.lock().expect("runtime lock") = Some(runtime);

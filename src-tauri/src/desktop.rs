@@ -1,4 +1,4 @@
-//! The tray process: `clickdial` as it runs all day. GTK's main loop on the main thread holds
+//! The tray process: `clickdial` as it runs all day. The [`mainloop`] on the main thread holds
 //! the tray icon, its menu and the hotkeys; a tokio runtime runs the [`Core`]; the instance
 //! socket serves later launches and the window processes. No WebKit is loaded here: every
 //! window is a `clickdial-window` process of its own.
@@ -14,11 +14,11 @@ use serde_json::Value;
 use crate::core::{Core, Storage, Surface};
 use crate::host::Host;
 use crate::instance::{self, Reply, Request, Subscribers};
-use crate::notify::Notifier;
+use crate::notify::{self, Notifier};
 use crate::status::{CallStatus, Stage};
 use crate::tray::{self, Look};
 use crate::windows::{Children, View};
-use crate::{autostart, hotkeys, i18n, paths, selection};
+use crate::{autostart, hotkeys, i18n, mainloop, paths, selection};
 
 /// The keyring service the app's secrets are stored under.
 pub const KEYRING_SERVICE: &str = "clickdial";
@@ -39,7 +39,7 @@ pub struct Options {
     /// What to do once started (a link or `clickdial dial …` that started the app).
     pub startup: Option<Request>,
     /// The single-instance socket to answer later launches and windows on.
-    pub listener: Option<std::os::unix::net::UnixListener>,
+    pub listener: Option<instance::Listener>,
 }
 
 /// The tray process's side of the [`Core`]: what the agent sees, and the desktop's services.
@@ -99,7 +99,7 @@ fn open_storage() -> anyhow::Result<(Storage, Option<Settings>, Vec<String>, boo
 
 /// Starts the tray process and runs until the agent quits.
 pub fn run(mut options: Options) -> anyhow::Result<()> {
-    gtk::init().context("cannot start GTK (is there a graphical session?)")?;
+    mainloop::init()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -123,62 +123,77 @@ pub fn run(mut options: Options) -> anyhow::Result<()> {
     }
     let desktop = Desktop::new(&core, runtime.handle().clone());
     core.set_surface(desktop.clone());
-    tray::create(&core).context("cannot create the tray icon")?;
-    on_menu_events(&desktop);
-    hotkeys::listen(&core);
-    if options.demo {
-        runtime
-            .block_on(core.start_demo())
-            .map_err(|e| anyhow::anyhow!(e.message))?;
-    } else {
-        core.reconnect();
-        if core.is_first_run() && !options.background {
-            desktop.open(View::Setup);
+    let opened = {
+        let desktop = desktop.clone();
+        // macOS hands links to the running app as open-URL events: the same path as a link
+        // on the command line (at a cold start the event comes right after launch).
+        move |link: String| dial_when_up(&desktop, Request::Dial { text: link })
+    };
+    // Everything from the tray icon on starts with the loop running (on macOS an icon made
+    // before it does not show).
+    let start = || -> anyhow::Result<()> {
+        tray::create(&core).context("cannot create the tray icon")?;
+        on_menu_events(&desktop);
+        hotkeys::listen(&core);
+        if options.demo {
+            runtime
+                .block_on(core.start_demo())
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+        } else {
+            core.reconnect();
+            if core.is_first_run() && !options.background {
+                desktop.open(View::Setup);
+            }
         }
-    }
-    hotkeys::apply(&core, &desktop.hotkeys);
-    for note in notes {
-        core.report(&note);
-    }
-    if let Some(listener) = options.listener.take() {
-        let desktop = desktop.clone();
-        instance::serve(listener, desktop.subscribers.clone(), move |request| {
-            let shown_here = matches!(
-                request,
-                Request::Dial { .. } | Request::DialClipboard | Request::DialSelection
-            );
-            let reply = desktop.handle_request(request);
-            // A link click or a desktop shortcut has no terminal: say it here too.
-            if shown_here && !reply.ok {
-                desktop.report(&reply.message);
-            }
-            reply
-        });
-    }
-    if let Some(request) = options.startup.take() {
-        let desktop = desktop.clone();
-        runtime.spawn(async move {
-            // Started by a link: dial once connected, not into a link still coming up.
-            if let Some(core) = desktop.core.upgrade() {
-                core.wait_until_up(STARTUP_WAIT).await;
-            }
-            let reply = tokio::task::spawn_blocking({
-                let desktop = desktop.clone();
-                move || desktop.handle_request(request)
-            })
-            .await;
-            if let Ok(reply) = reply
-                && !reply.ok
-            {
-                desktop.report(&reply.message);
-            }
-        });
-    }
-    gtk::main();
-    Ok(())
+        hotkeys::apply(&core, &desktop.hotkeys);
+        for note in notes {
+            core.report(&note);
+        }
+        if let Some(listener) = options.listener.take() {
+            let desktop = desktop.clone();
+            instance::serve(listener, desktop.subscribers.clone(), move |request| {
+                let shown_here = matches!(
+                    request,
+                    Request::Dial { .. } | Request::DialClipboard | Request::DialSelection
+                );
+                let reply = desktop.handle_request(request);
+                // A link click or a desktop shortcut has no terminal: say it here too.
+                if shown_here && !reply.ok {
+                    desktop.report(&reply.message);
+                }
+                reply
+            });
+        }
+        if let Some(request) = options.startup.take() {
+            dial_when_up(&desktop, request);
+        }
+        Ok(())
+    };
+    mainloop::run(start, opened)
 }
 
-/// Routes tray menu clicks (delivered on the GTK thread) to [`Desktop::on_menu`].
+/// Carries out `request` from a link or `clickdial dial …` that started the app, once the
+/// connection is up (not into a link still coming up); a failure is reported in the tray.
+fn dial_when_up(desktop: &Arc<Desktop>, request: Request) {
+    let desktop = desktop.clone();
+    desktop.runtime.clone().spawn(async move {
+        if let Some(core) = desktop.core.upgrade() {
+            core.wait_until_up(STARTUP_WAIT).await;
+        }
+        let reply = tokio::task::spawn_blocking({
+            let desktop = desktop.clone();
+            move || desktop.handle_request(request)
+        })
+        .await;
+        if let Ok(reply) = reply
+            && !reply.ok
+        {
+            desktop.report(&reply.message);
+        }
+    });
+}
+
+/// Routes tray menu clicks (delivered on the main thread) to [`Desktop::on_menu`].
 fn on_menu_events(desktop: &Arc<Desktop>) {
     let desktop = Arc::downgrade(desktop);
     tray_icon::menu::MenuEvent::set_event_handler(Some(
@@ -190,7 +205,7 @@ fn on_menu_events(desktop: &Arc<Desktop>) {
     ));
 }
 
-/// Dials the text a trigger read, or says why there is none. Any thread but GTK's.
+/// Dials the text a trigger read, or says why there is none. Any thread but the main one.
 pub fn dial_from(core: &Arc<Core>, trigger: Trigger, text: Result<String, selection::ReadError>) {
     let text = match text {
         Ok(text) => text,
@@ -272,14 +287,14 @@ impl Desktop {
         }
     }
 
-    /// Runs what a tray menu entry says (on the GTK thread: anything slow goes elsewhere).
+    /// Runs what a tray menu entry says (on the main thread: anything slow goes elsewhere).
     fn on_menu(&self, id: &str) {
         let Some(core) = self.core.upgrade() else {
             return;
         };
         let _entered = self.runtime.enter();
         match id {
-            // Reading the selection is an X11 round trip: not on the GTK thread.
+            // Reading the selection is an X11 round trip: not on the main thread.
             "dial_clipboard" => {
                 std::thread::spawn(move || {
                     dial_from(&core, Trigger::Tray, selection::clipboard());
@@ -311,7 +326,7 @@ impl Desktop {
                     Err(e) => core.report(&e.message),
                 }
             }
-            "quit" => gtk::main_quit(),
+            "quit" => mainloop::quit(),
             other => {
                 if let Some(entry) = other.strip_prefix("recent:").and_then(|n| n.parse().ok())
                     && let Err(e) = core.redial(entry)
@@ -411,20 +426,27 @@ impl Desktop {
         });
         let title = core.text("app.name", &[]);
         let label = core.text(label_key, &[]);
-        let shown = core.info().notifications_available
-            && notifier
-                .show(status, &title, &label, on_action)
-                .map_err(|e| tracing::warn!(error = %e, "no notifications; using the call window"))
-                .is_ok();
-        if !shown {
-            // The call window shows the state and closes itself after the end; it is raised
-            // once per call, not on every step (the agent may be typing elsewhere).
-            core.set_notifications_available(false);
-            let mut raised = self.raised_for.lock().expect("raised lock");
-            if raised.as_deref() != Some(status.id.as_str()) {
-                *raised = Some(status.id.clone());
-                self.open(View::Call);
+        // Notifications without a Hang up button tell only the end: the call window follows
+        // the call until then.
+        if notify::INTERACTIVE || status.is_final {
+            let shown = core.info().notifications_available
+                && notifier
+                    .show(status, &title, &label, on_action)
+                    .map_err(
+                        |e| tracing::warn!(error = %e, "no notifications; using the call window"),
+                    )
+                    .is_ok();
+            if shown {
+                return;
             }
+            core.set_notifications_available(false);
+        }
+        // The call window shows the state and closes itself after the end; it is raised once
+        // per call, not on every step (the agent may be typing elsewhere).
+        let mut raised = self.raised_for.lock().expect("raised lock");
+        if raised.as_deref() != Some(status.id.as_str()) {
+            *raised = Some(status.id.clone());
+            self.open(View::Call);
         }
     }
 

@@ -1,5 +1,5 @@
 //! The global hotkeys: one dials the selection, one the clipboard. X11 only on Linux: on
-//! Wayland none is registered and settings say so. The manager lives on the GTK thread.
+//! Wayland none is registered and settings say so. The manager lives on the main thread.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use crate::core::Core;
 use crate::selection;
 
 thread_local! {
-    /// The manager and what it holds, owned by the GTK thread.
+    /// The manager and what it holds, owned by the main thread.
     static MANAGER: RefCell<Option<(GlobalHotKeyManager, Vec<HotKey>)>> = const { RefCell::new(None) };
 }
 
@@ -65,10 +65,10 @@ pub fn listen(core: &Arc<Core>) {
 pub fn apply(core: &Arc<Core>, registered: &Registered) {
     let core = core.clone();
     let registered = registered.clone();
-    gtk::glib::MainContext::default().invoke(move || apply_here(&core, &registered));
+    crate::mainloop::invoke(move || apply_here(&core, &registered));
 }
 
-/// [`apply`] on the GTK thread.
+/// [`apply`] on the main thread.
 fn apply_here(core: &Arc<Core>, registered: &Registered) {
     MANAGER.with(|cell| {
         let mut cell = cell.borrow_mut();

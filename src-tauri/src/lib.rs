@@ -18,6 +18,7 @@ pub mod host;
 pub mod hotkeys;
 pub mod i18n;
 pub mod instance;
+pub mod mainloop;
 pub mod notify;
 pub mod paths;
 pub mod selection;

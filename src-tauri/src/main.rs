@@ -1,5 +1,9 @@
 //! `clickdial`: the agent's tray dialer (the tray process), and its command line.
 
+// Windows: a windowed program, so link clicks and the autostart open no console window; the
+// command line prints to the terminal it was started from (clickdial_console).
+#![cfg_attr(windows, windows_subsystem = "windows")]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -7,6 +11,7 @@ use clickdial_app::cli::{Cli, Command};
 use clickdial_app::instance::{self, Claim, Request};
 
 fn main() -> ExitCode {
+    clickdial_console::attach_parent();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLICKDIAL_LOG")
@@ -48,6 +53,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The tray outlives the terminal it may have been started from.
+    clickdial_console::detach();
     let options = clickdial_app::desktop::Options {
         demo: cli.demo,
         background: cli.background,

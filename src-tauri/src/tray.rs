@@ -1,5 +1,5 @@
 //! The tray icon: its picture follows the app's state, its menu holds every action. It lives
-//! on the GTK thread of the tray process; [`show`] and [`refresh_menu`] may be called from
+//! on the main thread of the tray process; [`show`] and [`refresh_menu`] may be called from
 //! any thread.
 
 use std::cell::RefCell;
@@ -16,7 +16,7 @@ use crate::status::{CallStatus, Stage};
 const RECENT: usize = 8;
 
 thread_local! {
-    /// The icon, owned by the GTK thread.
+    /// The icon, owned by the main thread.
     static TRAY: RefCell<Option<TrayIcon>> = const { RefCell::new(None) };
 }
 
@@ -89,7 +89,7 @@ pub fn is_failure(outcome: Option<&str>) -> bool {
     !matches!(outcome, None | Some("answered") | Some("cancelled"))
 }
 
-/// Creates the tray icon with its menu; call on the GTK thread.
+/// Creates the tray icon with its menu; call on the main thread.
 pub fn create(core: &Arc<Core>) -> Result<(), tray_icon::Error> {
     let tray = TrayIconBuilder::new()
         .with_id("clickdial")
@@ -102,9 +102,9 @@ pub fn create(core: &Arc<Core>) -> Result<(), tray_icon::Error> {
     Ok(())
 }
 
-/// Runs `f` with the icon on the GTK thread.
+/// Runs `f` with the icon on the main thread.
 fn on_tray(f: impl FnOnce(&TrayIcon) + Send + 'static) {
-    gtk::glib::MainContext::default().invoke(move || {
+    crate::mainloop::invoke(move || {
         TRAY.with(|cell| {
             if let Some(tray) = cell.borrow().as_ref() {
                 f(tray);

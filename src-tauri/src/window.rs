@@ -15,17 +15,18 @@ const TRAY_START: Duration = Duration::from_secs(15);
 
 /// Connects to the tray, starting it (`clickdial --background`, beside this program) when
 /// none runs.
-fn connect() -> anyhow::Result<std::os::unix::net::UnixStream> {
+fn connect() -> anyhow::Result<instance::Stream> {
     let path = instance::socket_path()?;
-    if let Ok(stream) = std::os::unix::net::UnixStream::connect(&path) {
+    if let Ok(stream) = instance::connect(&path) {
         return Ok(stream);
     }
-    std::process::Command::new(std::env::current_exe()?.with_file_name("clickdial"))
+    let tray = format!("clickdial{}", std::env::consts::EXE_SUFFIX);
+    std::process::Command::new(std::env::current_exe()?.with_file_name(tray))
         .arg("--background")
         .spawn()?;
     let start = Instant::now();
     loop {
-        if let Ok(stream) = std::os::unix::net::UnixStream::connect(&path) {
+        if let Ok(stream) = instance::connect(&path) {
             return Ok(stream);
         }
         if start.elapsed() > TRAY_START {

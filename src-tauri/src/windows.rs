@@ -98,7 +98,7 @@ impl Children {
 /// The window program, installed beside `clickdial`.
 pub fn window_program() -> std::io::Result<std::path::PathBuf> {
     let exe = std::env::current_exe()?;
-    Ok(exe.with_file_name("clickdial-window"))
+    Ok(exe.with_file_name(format!("clickdial-window{}", std::env::consts::EXE_SUFFIX)))
 }
 
 impl Children {

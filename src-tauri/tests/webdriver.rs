@@ -5,6 +5,10 @@
 //!
 //! Screenshots (WebDriver's of each view, scrot's of the whole screen with the tray menu) go
 //! to `$CARGO_TARGET_DIR/e2e-screenshots/` and their paths are printed (`--nocapture`).
+//!
+//! Linux only: the desktop it drives is an X11 one.
+
+#![cfg(target_os = "linux")]
 
 mod e2e;
 

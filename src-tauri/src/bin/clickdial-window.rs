@@ -1,6 +1,9 @@
 //! `clickdial-window <view>`: one window of the clickdial tray app (setup, settings, history,
 //! pick, call, dial), started by the tray process; it ends when its window closes.
 
+// Windows: a windowed program, with no console window beside its window.
+#![cfg_attr(windows, windows_subsystem = "windows")]
+
 use std::process::ExitCode;
 
 use clickdial_app::windows::{VIEWS, View};
