@@ -6,6 +6,8 @@
 //!
 //! Each case checks what the agent would: the right number rang exactly once (or nothing rang
 //! and the agent was told why), and the clipboard holds what it held before.
+// X11, Xvfb and the tools above: Linux only.
+#![cfg(target_os = "linux")]
 
 mod e2e;
 
