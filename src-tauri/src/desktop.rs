@@ -52,6 +52,9 @@ pub struct Desktop {
     failed_at: Mutex<Option<Instant>>,
     /// The call the call window was last raised for.
     raised_for: Mutex<Option<String>>,
+    /// The call notifications last failed for: not tried again during it, tried again for the
+    /// next one (the notification service may have come back).
+    notify_failed_for: Mutex<Option<String>>,
     notifications: mpsc::Sender<CallStatus>,
     me: Weak<Desktop>,
 }
@@ -254,6 +257,7 @@ impl Desktop {
             hotkeys: hotkeys::Registered::default(),
             failed_at: Mutex::new(None),
             raised_for: Mutex::new(None),
+            notify_failed_for: Mutex::new(None),
             notifications,
             me: me.clone(),
         });
@@ -429,17 +433,20 @@ impl Desktop {
         // Notifications without a Hang up button tell only the end: the call window follows
         // the call until then.
         if notify::INTERACTIVE || status.is_final {
-            let shown = core.info().notifications_available
+            let mut failed_for = self.notify_failed_for.lock().expect("notify lock");
+            let shown = failed_for.as_deref() != Some(status.id.as_str())
                 && notifier
                     .show(status, &title, &label, on_action)
                     .map_err(
                         |e| tracing::warn!(error = %e, "no notifications; using the call window"),
                     )
                     .is_ok();
+            core.set_notifications_available(shown);
             if shown {
+                *failed_for = None;
                 return;
             }
-            core.set_notifications_available(false);
+            *failed_for = Some(status.id.clone());
         }
         // The call window shows the state and closes itself after the end; it is raised once
         // per call, not on every step (the agent may be typing elsewhere).
