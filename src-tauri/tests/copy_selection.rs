@@ -14,10 +14,9 @@ mod e2e;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clickdial_ami::{Client as Ami, Config as AmiConfig, Event};
+use e2e::ami_watch::AmiWatch;
 use e2e::{Desktop, Session, check_png, screenshot_dir, wait_for};
 use serde_json::json;
 
@@ -28,95 +27,6 @@ const PREVIOUS: &str = "previous clipboard";
 
 /// What another program holds on PRIMARY all along: dialed only when settings say `primary`.
 const PRIMARY: &str = "Primary: 93 200 90 07";
-
-/// Every event Asterisk sends to a second AMI login, from its start.
-struct AmiWatch {
-    events: Arc<Mutex<Vec<Event>>>,
-    _client: Ami,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl AmiWatch {
-    async fn start(port: u16) -> AmiWatch {
-        let config = AmiConfig::new(format!("127.0.0.1:{port}"), "clickdial", "clickdial-secret")
-            .expect("an AMI config");
-        let client = Ami::connect(config)
-            .await
-            .expect("the watcher logs in to Asterisk");
-        let mut stream = client.events();
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let sink = events.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                match stream.recv().await {
-                    Ok(event) => sink.lock().expect("events lock").push(event),
-                    Err(clickdial_ami::EventError::Lagged(n)) => {
-                        eprintln!("the AMI watcher missed {n} events");
-                    }
-                    Err(_) => return,
-                }
-            }
-        });
-        AmiWatch {
-            events,
-            _client: client,
-            task,
-        }
-    }
-
-    fn events(&self) -> Vec<Event> {
-        self.events.lock().expect("events lock").clone()
-    }
-
-    /// How many calls Asterisk has started towards the agent's phone (`Local/10@agents`;1).
-    fn agent_calls(&self) -> usize {
-        self.events()
-            .iter()
-            .filter(|e| {
-                e.name() == "Newchannel"
-                    && e.get("Channel")
-                        .is_some_and(|c| c.starts_with("Local/10@agents-") && c.ends_with(";1"))
-            })
-            .count()
-    }
-
-    /// How many times Asterisk dialed the destination with exactly these digits.
-    fn destination_dials(&self, digits: &str) -> usize {
-        self.events()
-            .iter()
-            .filter(|e| {
-                e.name() == "DialBegin"
-                    && (e.get("DestExten") == Some(digits)
-                        || e.get("DialString")
-                            .is_some_and(|d| d.split(['/', '@']).any(|p| p == digits)))
-            })
-            .count()
-    }
-
-    /// Every dial Asterisk saw (for failure messages).
-    fn summary(&self) -> String {
-        self.events()
-            .iter()
-            .filter(|e| matches!(e.name(), "Newchannel" | "DialBegin"))
-            .map(|e| {
-                format!(
-                    "{} channel={:?} dest_exten={:?} dialstring={:?}",
-                    e.name(),
-                    e.get("Channel"),
-                    e.get("DestExten"),
-                    e.get("DialString")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for AmiWatch {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
 
 /// Sends one request to the running app over its instance socket, as a window process does.
 fn ask_app(desktop: &Desktop, request: serde_json::Value) -> serde_json::Value {

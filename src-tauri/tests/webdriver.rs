@@ -13,10 +13,9 @@
 mod e2e;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clickdial_ami::{Client as Ami, Config as AmiConfig, Event};
+use e2e::ami_watch::AmiWatch;
 use e2e::{Desktop, Session, check_png, screenshot_dir, wait_for};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -180,110 +179,20 @@ async fn screenshot(c: &Client, desktop: &Desktop, name: &str) {
 
 // ---- Asterisk's side ------------------------------------------------------------------------
 
-/// Every event Asterisk sends to a second AMI login, from its start.
-struct AmiWatch {
-    events: Arc<Mutex<Vec<Event>>>,
-    _client: Ami,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl AmiWatch {
-    async fn start(port: u16) -> AmiWatch {
-        let config = AmiConfig::new(format!("127.0.0.1:{port}"), "clickdial", "clickdial-secret")
-            .expect("an AMI config");
-        let client = Ami::connect(config)
-            .await
-            .expect("the watcher logs in to Asterisk");
-        let mut stream = client.events();
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let sink = events.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                match stream.recv().await {
-                    Ok(event) => sink.lock().expect("events lock").push(event),
-                    Err(clickdial_ami::EventError::Lagged(n)) => {
-                        eprintln!("the AMI watcher missed {n} events");
-                    }
-                    Err(_) => return,
-                }
-            }
-        });
-        AmiWatch {
-            events,
-            _client: client,
-            task,
+/// Waits until Asterisk has rung the agent and dialed [`DIALED`] `calls` times.
+async fn wait_for_call(watch: &AmiWatch, calls: usize, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if watch.agent_calls() >= calls && watch.destination_dials(DIALED) >= calls {
+            return;
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-
-    fn events(&self) -> Vec<Event> {
-        self.events.lock().expect("events lock").clone()
-    }
-
-    /// How many calls Asterisk has started towards the agent's phone: Originate of
-    /// `Local/10@agents` makes one `Newchannel` for its `;1` half per call.
-    fn agent_calls(&self) -> usize {
-        self.events()
-            .iter()
-            .filter(|e| {
-                e.name() == "Newchannel"
-                    && e.get("Channel")
-                        .is_some_and(|c| c.starts_with("Local/10@agents-") && c.ends_with(";1"))
-            })
-            .count()
-    }
-
-    /// How many times Asterisk dialed the destination with exactly these digits.
-    fn destination_dials(&self, digits: &str) -> usize {
-        self.events()
-            .iter()
-            .filter(|e| {
-                e.name() == "DialBegin"
-                    && (e.get("DestExten") == Some(digits)
-                        || e.get("DialString")
-                            .is_some_and(|d| d.split(['/', '@']).any(|p| p == digits)))
-            })
-            .count()
-    }
-
-    /// The digits of every destination Asterisk dialed (for failure messages).
-    fn summary(&self) -> String {
-        self.events()
-            .iter()
-            .filter(|e| matches!(e.name(), "Newchannel" | "DialBegin" | "DialEnd" | "Hangup"))
-            .map(|e| {
-                format!(
-                    "{} channel={:?} exten={:?} dest_exten={:?} dialstring={:?}",
-                    e.name(),
-                    e.get("Channel"),
-                    e.get("Exten"),
-                    e.get("DestExten"),
-                    e.get("DialString")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    async fn wait_for_call(&self, calls: usize, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if self.agent_calls() >= calls && self.destination_dials(DIALED) >= calls {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!(
-            "{what}: Asterisk did not ring Local/10@agents and dial {DIALED} (call #{calls}) \
-             within 15 s; what it saw:\n{}",
-            self.summary()
-        );
-    }
-}
-
-impl Drop for AmiWatch {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    panic!(
+        "{what}: Asterisk did not ring Local/10@agents and dial {DIALED} (call #{calls}) \
+         within 15 s; what it saw:\n{}",
+        watch.summary()
+    );
 }
 
 // ---- the app under WebDriver ----------------------------------------------------------------
@@ -521,7 +430,7 @@ async fn first_run() {
         tone.contains("ok"),
         "an answered call ends in the ok tone: {tone}"
     );
-    watch.wait_for_call(1, "the test call").await;
+    wait_for_call(&watch, 1, "the test call").await;
 
     // Finish ends the setup window's process (and WebKit's with it); the tray stays.
     // The click ends the process it happens in: WebKitWebDriver may answer it with an error.
@@ -588,7 +497,7 @@ async fn first_run() {
     println!("history row: {row:?}");
     screen(desktop, "history");
     click(c, "history-redial").await;
-    watch.wait_for_call(2, "the redial").await;
+    wait_for_call(&watch, 2, "the redial").await;
     let rows = wait_for(
         "the redial's end in the history",
         Duration::from_secs(45),

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod ami_watch;
+
 use std::future::Future;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
