@@ -17,38 +17,15 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use e2e::ami_watch::AmiWatch;
-use e2e::{Desktop, Session, check_png, screenshot_dir, wait_for};
+use e2e::app::{ask_app, call_ended, start_app};
+use e2e::{Desktop, check_png, screenshot_dir, wait_for};
 use serde_json::json;
-
-const APP: &str = env!("CARGO_BIN_EXE_clickdial");
 
 /// What the agent had on the clipboard before pressing the hotkey.
 const PREVIOUS: &str = "previous clipboard";
 
 /// What another program holds on PRIMARY all along: dialed only when settings say `primary`.
 const PRIMARY: &str = "Primary: 93 200 90 07";
-
-/// Sends one request to the running app over its instance socket, as a window process does.
-fn ask_app(desktop: &Desktop, request: serde_json::Value) -> serde_json::Value {
-    let socket = desktop
-        .runtime_dir()
-        .join("org.clickdial.app/instance.sock");
-    let mut stream = std::os::unix::net::UnixStream::connect(&socket)
-        .unwrap_or_else(|e| panic!("{}: {e}", socket.display()));
-    writeln!(stream, "{request}").unwrap();
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).unwrap();
-    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
-}
-
-/// Waits until the app's current call has ended (one call at a time).
-async fn call_ended(desktop: &Desktop) {
-    wait_for("the call to end", Duration::from_secs(40), || async {
-        let status = ask_app(desktop, json!({ "do": "invoke", "command": "call_status" }));
-        (status["value"].is_null() || status["value"]["final"] == true).then_some(())
-    })
-    .await;
-}
 
 /// A Tk window with one entry that keeps its selection to itself and copies on Ctrl+C; the
 /// test tells it what to show over its stdin and hears back on its stdout.
@@ -204,7 +181,7 @@ async fn assert_dialed_once(watch: &AmiWatch, desktop: &Desktop, digits: &str, b
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    call_ended(desktop).await;
+    call_ended(desktop, Duration::from_secs(40)).await;
     assert_eq!(watch.destination_dials(digits), 1, "{}", watch.summary());
     assert_eq!(watch.agent_calls(), before + 1, "{}", watch.summary());
 }
@@ -247,47 +224,7 @@ async fn copy_cases() {
         .expect("Asterisk starts");
     let watch = AmiWatch::start(pbx.ami_port()).await;
     let mut desktop = Desktop::start();
-    std::fs::write(
-        desktop.config_dir().join("settings.toml"),
-        format!(
-            "extension = \"10\"\npreview_secs = 0\nselection = \"copy\"\n\n[connection]\nmode = \
-             \"ami\"\nhost = \"127.0.0.1\"\nport = {}\nusername = \"clickdial\"\nchannel = \
-             \"Local/{{extension}}@agents\"\ncontext = \"extensiones-locales\"\n\n[dial]\n\
-             country = \"ES\"\n",
-            pbx.ami_port()
-        ),
-    )
-    .unwrap();
-    desktop.start_session(Session {
-        command: vec![
-            "sh".into(),
-            "-c".into(),
-            "printf %s clickdial-secret | secret-tool store --label=clickdial service clickdial \
-             username ami-secret target default && exec \"$0\""
-                .into(),
-            APP.into(),
-        ],
-    });
-    wait_for(
-        "the app's icon in trayer",
-        Duration::from_secs(60),
-        || async { desktop.tray_icon_point() },
-    )
-    .await;
-    wait_for(
-        "the app logged in to Asterisk",
-        Duration::from_secs(30),
-        || async {
-            let checks = ask_app(&desktop, json!({ "do": "invoke", "command": "self_check" }));
-            let connection = checks["value"]["checks"]
-                .as_array()?
-                .iter()
-                .find(|c| c["id"] == "connection")?
-                .clone();
-            (connection["ok"] == true).then_some(())
-        },
-    )
-    .await;
+    start_app(&mut desktop, pbx.ami_port(), "selection = \"copy\"", "").await;
     let got = ask_app(
         &desktop,
         json!({ "do": "invoke", "command": "get_settings" }),

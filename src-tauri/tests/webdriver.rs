@@ -16,12 +16,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use e2e::ami_watch::AmiWatch;
+use e2e::app::{APP, ask_app, call_ended, start_app};
 use e2e::{Desktop, Session, check_png, screenshot_dir, wait_for};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-const APP: &str = env!("CARGO_BIN_EXE_clickdial");
 /// The window program the tray starts (and WebDriver drives).
 const WINDOW: &str = env!("CARGO_BIN_EXE_clickdial-window");
 
@@ -682,29 +682,6 @@ async fn triggers_reach_asterisk() {
         .expect("triggers_reach_asterisk did not finish within 5 minutes");
 }
 
-/// Sends one request to the running app over its instance socket, as a window process does.
-fn ask_app(desktop: &Desktop, request: serde_json::Value) -> serde_json::Value {
-    use std::io::{BufRead, BufReader, Write};
-    let socket = desktop
-        .runtime_dir()
-        .join("org.clickdial.app/instance.sock");
-    let mut stream = std::os::unix::net::UnixStream::connect(&socket)
-        .unwrap_or_else(|e| panic!("{}: {e}", socket.display()));
-    writeln!(stream, "{request}").unwrap();
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).unwrap();
-    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
-}
-
-/// Waits until the app's current call has ended (one call at a time).
-async fn call_ended(desktop: &Desktop) {
-    wait_for("the call to end", Duration::from_secs(30), || async {
-        let status = ask_app(desktop, json!({ "do": "invoke", "command": "call_status" }));
-        (status["value"].is_null() || status["value"]["final"] == true).then_some(())
-    })
-    .await;
-}
-
 async fn triggers() {
     let started = Instant::now();
     let pbx = clickdial_testsupport::Pbx::builder()
@@ -713,52 +690,10 @@ async fn triggers() {
         .expect("Asterisk starts");
     let watch = AmiWatch::start(pbx.ami_port()).await;
     let mut desktop = Desktop::start();
-    std::fs::create_dir_all(desktop.config_dir()).unwrap();
-    std::fs::write(
-        desktop.config_dir().join("settings.toml"),
-        format!(
-            "extension = \"10\"\npreview_secs = 0\n\n[connection]\nmode = \"ami\"\nhost = \
-             \"127.0.0.1\"\nport = {}\nusername = \"clickdial\"\nchannel = \
-             \"Local/{{extension}}@agents\"\ncontext = \"extensiones-locales\"\n\n[dial]\n\
-             country = \"ES\"\n",
-            pbx.ami_port()
-        ),
-    )
-    .unwrap();
-    // The secret goes into the keyring the way the app stores it, before the app starts; the
-    // app is not running, so a link click starts it, and it dials once connected.
-    desktop.start_session(Session {
-        command: vec![
-            "sh".into(),
-            "-c".into(),
-            "printf %s clickdial-secret | secret-tool store --label=clickdial service clickdial \
-             username ami-secret target default && exec \"$0\" tel:+34932009004"
-                .into(),
-            APP.into(),
-        ],
-    });
-    wait_for(
-        "the app's icon in trayer",
-        Duration::from_secs(60),
-        || async { desktop.tray_icon_point() },
-    )
-    .await;
-    wait_for(
-        "the app logged in to Asterisk",
-        Duration::from_secs(30),
-        || async {
-            let checks = ask_app(&desktop, json!({ "do": "invoke", "command": "self_check" }));
-            let connection = checks["value"]["checks"]
-                .as_array()?
-                .iter()
-                .find(|c| c["id"] == "connection")?
-                .clone();
-            (connection["ok"] == true).then_some(())
-        },
-    )
-    .await;
+    // The app is not running, so a link click starts it, and it dials once connected.
+    start_app(&mut desktop, pbx.ami_port(), "", "tel:+34932009004").await;
 
-    call_ended(&desktop).await;
+    call_ended(&desktop, Duration::from_secs(30)).await;
 
     // 1. The hotkey dials the X11 selection of another program (xclip owns PRIMARY).
     let mut owner = desktop.command("xclip");
@@ -782,7 +717,7 @@ async fn triggers() {
     .await;
     let _ = owner.kill();
     let _ = owner.wait();
-    call_ended(&desktop).await;
+    call_ended(&desktop, Duration::from_secs(30)).await;
 
     // 2. The clipboard hotkey.
     desktop.set_clipboard("Móvil: 600 12 34 56");
@@ -793,7 +728,7 @@ async fn triggers() {
         || async { (watch.destination_dials("600123456") > 0).then_some(()) },
     )
     .await;
-    call_ended(&desktop).await;
+    call_ended(&desktop, Duration::from_secs(30)).await;
 
     // 3. A second launch with a link hands it over and exits at once, even with no session bus.
     let mut second = desktop.command(APP);
@@ -818,7 +753,7 @@ async fn triggers() {
         || async { (watch.destination_dials("932009002") > 0).then_some(()) },
     )
     .await;
-    call_ended(&desktop).await;
+    call_ended(&desktop, Duration::from_secs(30)).await;
 
     // 4. The settings' fix registers the handler; then the desktop opens tel: links with it.
     let registered = ask_app(
@@ -840,7 +775,7 @@ async fn triggers() {
         || async { (watch.destination_dials("932009003") > 0).then_some(()) },
     )
     .await;
-    call_ended(&desktop).await;
+    call_ended(&desktop, Duration::from_secs(30)).await;
 
     // Autostart, switched in settings: an XDG autostart entry that starts the tray quietly.
     let got = ask_app(

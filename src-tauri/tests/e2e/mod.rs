@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod ami_watch;
+pub mod app;
 
 use std::future::Future;
 use std::net::{TcpListener, TcpStream};
