@@ -60,6 +60,32 @@ async fn wait_up(link: &Link) {
     .unwrap();
 }
 
+/// Reads the call's progress until the agent's phone rings.
+async fn until_agent_rings(call: &mut clickdial_connect::ActiveCall) {
+    loop {
+        match call.next().await {
+            Some(CallProgress::AgentRinging) => return,
+            Some(CallProgress::Ended(end)) => panic!("ended before ringing: {end:?}"),
+            Some(_) => {}
+            None => panic!("no progress"),
+        }
+    }
+}
+
+/// Asserts that the last of `rest` ends the call on the agent's side (a hang-up).
+fn assert_agent_leg_ended(rest: &[CallProgress]) {
+    assert!(
+        matches!(
+            rest.last(),
+            Some(CallProgress::Ended(CallEnd {
+                leg: Leg::Agent,
+                ..
+            }))
+        ),
+        "{rest:?}"
+    );
+}
+
 /// Every step of a call, up to its end.
 async fn steps(call: &mut clickdial_connect::ActiveCall) -> Vec<CallProgress> {
     let mut steps = Vec::new();
@@ -164,26 +190,10 @@ async fn hang_up_while_the_agents_phone_rings() {
     wait_up(&link).await;
     let mut call = link.dial("932009000").await.unwrap();
     let hangup = call.hangup_handle();
-    loop {
-        match call.next().await {
-            Some(CallProgress::AgentRinging) => break,
-            Some(CallProgress::Ended(end)) => panic!("ended before ringing: {end:?}"),
-            Some(_) => {}
-            None => panic!("no progress"),
-        }
-    }
+    until_agent_rings(&mut call).await;
     hangup.hangup().await.unwrap();
     let rest = steps(&mut call).await;
-    assert!(
-        matches!(
-            rest.last(),
-            Some(CallProgress::Ended(CallEnd {
-                leg: Leg::Agent,
-                ..
-            }))
-        ),
-        "{rest:?}"
-    );
+    assert_agent_leg_ended(&rest);
     assert_eq!(hangup.hangup().await, Err(HangupError::Gone));
 
     // The least-privilege account may originate but not hang up: said, not crashed.
@@ -361,27 +371,11 @@ async fn hang_up_through_the_gateway() {
     wait_up(&link).await;
     let mut call = link.dial("932009000").await.unwrap();
     let hangup = call.hangup_handle();
-    loop {
-        match call.next().await {
-            Some(CallProgress::AgentRinging) => break,
-            Some(CallProgress::Ended(end)) => panic!("ended before ringing: {end:?}"),
-            Some(_) => {}
-            None => panic!("no progress"),
-        }
-    }
+    until_agent_rings(&mut call).await;
     let asked = std::time::Instant::now();
     hangup.hangup().await.unwrap();
     let rest = steps(&mut call).await;
-    assert!(
-        matches!(
-            rest.last(),
-            Some(CallProgress::Ended(CallEnd {
-                leg: Leg::Agent,
-                ..
-            }))
-        ),
-        "{rest:?}"
-    );
+    assert_agent_leg_ended(&rest);
     // The gateway's ring timeout is 30 s: this end is the hang-up.
     assert!(
         asked.elapsed() < Duration::from_secs(5),

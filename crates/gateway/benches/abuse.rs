@@ -176,16 +176,7 @@ async fn main() {
     let base = gateway.base.clone();
     let addr = base.trim_start_matches("http://").to_owned();
     let probe = reqwest::Client::new();
-    while probe
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_ready(&probe, &base).await;
     println!(
         "clickdial gateway under abuse: {calls} good calls per phase, budget p99 <= {} ms\n",
         BUDGET.as_millis()

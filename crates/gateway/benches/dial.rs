@@ -291,16 +291,7 @@ async fn main() {
     let gateway = start_gateway(dir.path(), asterisk.ami_port());
     let base = gateway.base.clone();
     let client = reqwest::Client::new();
-    while client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_ready(&client, &base).await;
     println!(
         "clickdial gateway benchmark: {calls} sequential calls per path, Asterisk 22 on loopback\n"
     );

@@ -133,16 +133,7 @@ fn start_gateway(dir: &std::path::Path, ami_port: u16) -> Process {
 /// The gateway's `host:port`, waiting until it is logged in to Asterisk.
 async fn ready(gateway: &Process) -> SocketAddr {
     let client = reqwest::Client::new();
-    while client
-        .get(format!("{}/readyz", gateway.base))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_ready(&client, &gateway.base).await;
     gateway.base.trim_start_matches("http://").parse().unwrap()
 }
 

@@ -1,6 +1,22 @@
 //! What the gateway benches share beyond the test harness.
 
+use std::time::Duration;
+
 use crate::process::Process;
+
+/// Waits until the gateway at `base` answers `/readyz` with 200 (logged in to Asterisk).
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    while client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .ok()
+        != Some(200)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 /// Stops the gateway and prints what it warned about or failed at `during` the run (up to
 /// ten lines): anything there makes the figures suspect.
