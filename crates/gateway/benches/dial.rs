@@ -17,8 +17,8 @@
 //!   copies bytes: what one more program between the client and Asterisk costs on this
 //!   machine, before that program does anything (the gateway is such a program).
 //!
-//! Throughput: the gateway with 16 concurrent clients against raw AMI, Originates pipelined
-//! on one logged-in connection. The CPU time the gateway and Asterisk spent per call in each
+//! Throughput: the gateway with 16 concurrent clients (kept-alive connections sending
+//! pre-formatted requests) against raw AMI, Originates pipelined on one logged-in connection. The CPU time the gateway and Asterisk spent per call in each
 //! run is printed beside it: on a small machine they share the cores, so the gateway's CPU
 //! is taken from Asterisk.
 
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use clickdial_ami::{Client, Config};
 use clickdial_testsupport::Pbx;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
 
 use common::{ANA, config_text};
@@ -92,6 +92,26 @@ fn channel_appears(watcher: &Client, extension: &str) -> tokio::task::JoinHandle
     })
 }
 
+impl Sample {
+    fn new(name: &'static str) -> Sample {
+        Sample {
+            name,
+            answer: vec![],
+            channel: vec![],
+        }
+    }
+
+    /// Times one click until it returns and until agent `extension`'s channel appears in
+    /// Asterisk.
+    async fn time(&mut self, watcher: &Client, extension: &str, click: impl Future<Output = ()>) {
+        let ringing = channel_appears(watcher, extension);
+        let started = Instant::now();
+        click.await;
+        self.answer.push(started.elapsed());
+        self.channel.push(ringing.await.unwrap() - started);
+    }
+}
+
 /// Runs `click` `calls` times, one after another, timing each until it returns and until
 /// agent `extension`'s channel appears in Asterisk.
 async fn measure<F, Fut>(
@@ -103,21 +123,57 @@ async fn measure<F, Fut>(
 ) -> Sample
 where
     F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: Future<Output = ()>,
 {
-    let mut sample = Sample {
-        name,
-        answer: vec![],
-        channel: vec![],
-    };
+    let mut sample = Sample::new(name);
     for i in 0..calls {
-        let ringing = channel_appears(watcher, extension);
-        let started = Instant::now();
-        click(i).await;
-        sample.answer.push(started.elapsed());
-        sample.channel.push(ringing.await.unwrap() - started);
+        sample.time(watcher, extension, click(i)).await;
     }
     sample
+}
+
+/// Sends `POST /v1/calls` for each number, one after the other on one kept-alive connection,
+/// and checks each answer is 202. The requests are formatted before they are timed and the
+/// answers only scanned for their status and length: a load generator as lean as the raw AMI
+/// side's, so the figure is the gateway's and not an HTTP client library's.
+async fn post_calls(addr: &str, numbers: impl Iterator<Item = String>) {
+    let requests: Vec<String> = numbers
+        .map(|number| {
+            let body = format!("{{\"to\":\"{number}\"}}");
+            format!(
+                "POST /v1/calls HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        })
+        .collect();
+    let mut reader = AsyncBufReader::new(TcpStream::connect(addr).await.unwrap());
+    let mut line = String::new();
+    for request in requests {
+        reader
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .unwrap();
+        line.clear();
+        reader.read_line(&mut line).await.unwrap();
+        assert!(line.starts_with("HTTP/1.1 202"), "{line}");
+        let mut length = 0;
+        loop {
+            line.clear();
+            reader.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).await.unwrap();
+    }
 }
 
 /// Asks Asterisk's HTTP manager for `query` (after `/rawman?`) and checks it succeeded.
@@ -296,33 +352,49 @@ async fn main() {
         "clickdial gateway benchmark: {calls} sequential calls per path, Asterisk 22 on loopback\n"
     );
 
-    // The gateway, kept-alive HTTP.
-    let via_gateway = measure(&watcher, "gateway POST /v1/calls", "10", calls, |i| {
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            let response = client
-                .post(format!("{base}/v1/calls"))
-                .bearer_auth(TOKEN)
-                .json(&serde_json::json!({ "to": format!("93200{i:04}") }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 202, "{:?}", response.text().await);
-        }
-    })
-    .await;
-
-    // AJAM with a logged-in session on a kept-alive connection.
+    // The gateway (kept-alive HTTP), AJAM with a logged-in session on a kept-alive
+    // connection, and the same AJAM session through a relay, taking turns in blocks of
+    // ten calls: whatever else this machine does then, and the calls still up in Asterisk,
+    // weigh on the three alike.
     let session = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .unwrap();
     ajam_login(&session, &http).await;
-    let ajam_session = measure(&watcher, "AJAM originate, session", "11", calls, |i| {
-        let (session, http) = (session.clone(), http.clone());
-        async move { ajam_originate(&session, &http, "11", &format!("93201{i:04}")).await }
-    })
-    .await;
+    let relay = start_relay(
+        format!("127.0.0.1:{}", asterisk.http_port())
+            .parse()
+            .unwrap(),
+    );
+    let relayed_http = format!("http://{relay}");
+    let mut via_gateway = Sample::new("gateway POST /v1/calls");
+    let mut ajam_session = Sample::new("AJAM originate, session");
+    let mut ajam_relayed = Sample::new("AJAM session, via a relay");
+    for block in (0..calls).collect::<Vec<_>>().chunks(10) {
+        for &i in block {
+            let call = async {
+                let response = client
+                    .post(format!("{base}/v1/calls"))
+                    .bearer_auth(TOKEN)
+                    .json(&serde_json::json!({ "to": format!("93200{i:04}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 202, "{:?}", response.text().await);
+            };
+            via_gateway.time(&watcher, "10", call).await;
+        }
+        for &i in block {
+            let number = format!("93201{i:04}");
+            let call = ajam_originate(&session, &http, "11", &number);
+            ajam_session.time(&watcher, "11", call).await;
+        }
+        for &i in block {
+            let number = format!("93205{i:04}");
+            let call = ajam_originate(&session, &relayed_http, "15", &number);
+            ajam_relayed.time(&watcher, "15", call).await;
+        }
+    }
 
     // AJAM login per click, a new connection each time.
     let ajam_per_click = measure(&watcher, "AJAM login per click", "12", calls, |i| {
@@ -352,18 +424,6 @@ async fn main() {
             }
         },
     )
-    .await;
-    // AJAM with the same session, through a relay.
-    let relay = start_relay(
-        format!("127.0.0.1:{}", asterisk.http_port())
-            .parse()
-            .unwrap(),
-    );
-    let relayed_http = format!("http://{relay}");
-    let ajam_relayed = measure(&watcher, "AJAM session, via a relay", "15", calls, |i| {
-        let (session, http) = (session.clone(), relayed_http.clone());
-        async move { ajam_originate(&session, &http, "15", &format!("93205{i:04}")).await }
-    })
     .await;
     let samples = [
         via_gateway,
@@ -417,23 +477,21 @@ async fn main() {
     // Throughput: the gateway with concurrent clients against pipelined raw AMI.
     let total = calls * 10;
     let gateway_pid = gateway.child.id();
-    let cpu_before = (cpu_time(gateway_pid), cpu_time(asterisk.pid()));
+    let me = std::process::id();
+    let cpu_before = (
+        cpu_time(gateway_pid),
+        cpu_time(asterisk.pid()),
+        cpu_time(me),
+    );
     let started = Instant::now();
     let per_client = total / 16;
+    let http_addr = base.trim_start_matches("http://").to_owned();
     let clients: Vec<_> = (0..16)
         .map(|c| {
-            let (client, base) = (client.clone(), base.clone());
+            let http_addr = http_addr.clone();
             tokio::spawn(async move {
-                for i in 0..per_client {
-                    let r = client
-                        .post(format!("{base}/v1/calls"))
-                        .bearer_auth(TOKEN)
-                        .json(&serde_json::json!({ "to": format!("93{c:02}{i:05}") }))
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(r.status(), 202);
-                }
+                let numbers = (0..per_client).map(move |i| format!("93{c:02}{i:05}"));
+                post_calls(&http_addr, numbers).await;
             })
         })
         .collect();
@@ -444,6 +502,7 @@ async fn main() {
     let gateway_cpu = (
         cpu_time(gateway_pid) - cpu_before.0,
         cpu_time(asterisk.pid()) - cpu_before.1,
+        cpu_time(me) - cpu_before.2,
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -458,6 +517,7 @@ async fn main() {
         .unwrap();
     read_response(&mut reader, "login").await;
     let asterisk_before = cpu_time(asterisk.pid());
+    let me_before = cpu_time(me);
     let started = Instant::now();
     let mut batch = String::new();
     for i in 0..per_client * 16 {
@@ -475,6 +535,7 @@ async fn main() {
     }
     let raw_rate = answered as f64 / started.elapsed().as_secs_f64();
     let raw_cpu = cpu_time(asterisk.pid()) - asterisk_before;
+    let raw_me = cpu_time(me) - me_before;
     let ratio = gateway_rate / raw_rate;
     println!(
         "\nthroughput (originates/s): gateway {gateway_rate:.0}, raw pipelined AMI {raw_rate:.0}; \
@@ -483,11 +544,13 @@ async fn main() {
     );
     let calls_made = per_client * 16;
     println!(
-        "CPU per call (us): gateway run: gateway {:.0} + Asterisk {:.0}; raw AMI run: Asterisk {:.0} \
-         ({} cores here)",
+        "CPU per call (us): gateway run: gateway {:.0} + Asterisk {:.0} + clients {:.0}; \
+         raw AMI run: Asterisk {:.0} + client {:.0} ({} cores here)",
         per_call(gateway_cpu.0, calls_made),
         per_call(gateway_cpu.1, calls_made),
+        per_call(gateway_cpu.2, calls_made),
         per_call(raw_cpu, calls_made),
+        per_call(raw_me, calls_made),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     support::stop_and_report(gateway, "the run");

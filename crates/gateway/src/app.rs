@@ -39,7 +39,7 @@ pub enum Dedup<'a> {
 pub struct App {
     pub(crate) config: Config,
     agents: RwLock<Arc<Agents>>,
-    pub(crate) audit: AuditLog,
+    audit: AuditLog,
     pbx: Arc<Pbx>,
     pub(crate) calls: Calls,
     keys: IdempotencyKeys,
@@ -88,6 +88,11 @@ impl App {
     /// The metrics, for tests and the proof suite.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The audit log this gateway writes (one gateway per log: a second open is refused).
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     /// The agents as configured now.

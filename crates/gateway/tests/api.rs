@@ -27,8 +27,6 @@ pub struct Gateway {
     pub asterisk: Asterisk,
     /// The app, for its metrics.
     pub app: Arc<App>,
-    /// The audit log the gateway writes.
-    pub audit_path: std::path::PathBuf,
     _dir: TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -72,7 +70,6 @@ impl Gateway {
         let path = dir.path().join("gateway.toml");
         std::fs::write(&path, config_text(asterisk.ami_port(), http, extra)).unwrap();
         let config = Config::load(&path).expect("the test configuration is valid");
-        let audit_path = config.audit.path.clone();
         let ami = client_config(&config.ami).unwrap();
         let audit = AuditLog::open(&config.audit.path).unwrap();
         let tls = match (&config.http.tls_cert, &config.http.tls_key) {
@@ -94,7 +91,6 @@ impl Gateway {
             base: format!("{scheme}://{addr}"),
             asterisk,
             app,
-            audit_path,
             _dir: dir,
             stop: Some(stop),
             task: Some(task),
@@ -230,7 +226,7 @@ async fn answered_call_reports_every_step_and_lands_in_the_audit_log() {
         (200, Some("ended"), Some("answered"))
     );
 
-    let audit = AuditLog::open(&gw.audit_path).unwrap();
+    let audit = gw.app.audit();
     let record = audit
         .call(&id)
         .unwrap()
@@ -378,7 +374,7 @@ async fn refusals_are_json_with_the_documented_status_codes() {
     let (status, _) = json_of(get("/remote/call.php?dst=1").await.unwrap()).await;
     assert_eq!(status, 404, "the legacy URL is off unless enabled");
 
-    let audit = AuditLog::open(&gw.audit_path).unwrap();
+    let audit = gw.app.audit();
     let refused = audit.calls().unwrap();
     assert!(
         refused
@@ -497,7 +493,7 @@ async fn hanging_up_ends_a_ringing_call_at_once() {
         "{body}"
     );
     // Asterisk knows the agent's channel by the call's id (its Uniqueid).
-    let audit = AuditLog::open(&gw.audit_path).unwrap();
+    let audit = gw.app.audit();
     let record = audit
         .call(&id)
         .unwrap()
@@ -1083,7 +1079,7 @@ async fn asterisk_restarted_during_a_stream_answers_every_request_and_dials_none
     // The audit log matches what Asterisk saw: every number Asterisk dialed is an audited,
     // accepted call. (The other direction needs a witness that sees through the restart:
     // this watcher's own connection is down for part of it.)
-    let calls = AuditLog::open(&gw.audit_path).unwrap().calls().unwrap();
+    let calls = gw.app.audit().calls().unwrap();
     for number in dialed.keys() {
         assert!(
             calls

@@ -1,5 +1,5 @@
 //! The `clickdial-gateway serve` binary as an operator runs it, against a real Asterisk:
-//! acknowledged requests survive SIGKILL, tokens and secrets never reach logs or the audit,
+//! acknowledged requests survive SIGKILL (also those only in the audit spool), tokens and secrets never reach logs or the audit,
 //! and the whitepaper's manager.conf rights are shown to be too few to originate.
 
 mod common;
@@ -96,6 +96,16 @@ path = \"audit.sqlite\"
         "the kill came after every request was answered"
     );
 
+    // Everything the killed gateway left: the database, its WAL and the spool.
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("audit.sqlite") {
+            stored.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    let stored = String::from_utf8_lossy(&stored);
+
     let audit = AuditLog::open(&dir.path().join("audit.sqlite")).unwrap();
     for id in &acknowledged {
         let record = audit
@@ -106,14 +116,6 @@ path = \"audit.sqlite\"
     }
 
     let output = gateway.output();
-    let mut stored = Vec::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.to_string_lossy().contains("audit.sqlite") {
-            stored.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    let stored = String::from_utf8_lossy(&stored);
     for secret in [ANA, BOB, CARL, "clickdial-secret"] {
         assert!(
             !output.contains(secret),
@@ -124,6 +126,72 @@ path = \"audit.sqlite\"
             "{secret} appears in the audit database"
         );
     }
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
+async fn requests_only_in_the_spool_when_the_gateway_is_killed_are_stored_on_its_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_asterisk, config) =
+        asterisk_and_config(dir.path(), None, "[audit]\npath = \"audit.sqlite\"\n");
+    let database = dir.path().join("audit.sqlite");
+    let mut gateway = Process::start(&config, "info");
+    wait_ready(&gateway.base).await;
+
+    // Another program holds the database's write lock: the gateway's writer cannot move
+    // anything into SQLite, so what it acknowledges now lives only in the spool.
+    let blocker = rusqlite::Connection::open(&database).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let client = reqwest::Client::new();
+    let mut acknowledged = Vec::new();
+    for i in 0..10 {
+        let response = client
+            .post(format!("{}/v1/calls", gateway.base))
+            .bearer_auth(ANA)
+            .json(&serde_json::json!({ "to": format!("93201{i:04}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202, "within SQLite's busy wait");
+        let body: serde_json::Value = response.json().await.unwrap();
+        acknowledged.push(body["id"].as_str().unwrap().to_owned());
+    }
+    gateway.child.kill().unwrap();
+    gateway.child.wait().unwrap();
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let in_sqlite: i64 = blocker
+        .query_row("SELECT count(*) FROM calls", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        in_sqlite, 0,
+        "the test means to kill the gateway before its commit"
+    );
+    drop(blocker);
+
+    // The restarted gateway stores them before it serves, once each.
+    let restarted = Process::start(&config, "info");
+    wait_ready(&restarted.base).await;
+    let response = client
+        .get(format!("{}/v1/calls/{}", restarted.base, acknowledged[0]))
+        .bearer_auth(ANA)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the restarted gateway knows the call"
+    );
+    drop(restarted);
+    let audit = AuditLog::open(&database).unwrap();
+    let calls = audit.calls().unwrap();
+    let ids: Vec<_> = calls.iter().map(|c| c.request.id.clone()).collect();
+    assert_eq!(ids, acknowledged);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.request.dialed.is_some() && c.request.agent == "ana")
+    );
 }
 
 #[tokio::test]
