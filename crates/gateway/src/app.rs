@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use clickdial_dial::{DialError, prepare};
+use tokio::sync::oneshot;
 
 use crate::audit::{AuditLog, RequestRecord, now_ms};
 use crate::auth::{Agent, Agents};
@@ -109,8 +110,9 @@ impl App {
     /// The whole path of a call request. Returns the call and whether it is an earlier call
     /// replayed for its idempotency key.
     ///
-    /// The work runs in its own task: a client that hangs up or times out mid-request cannot
-    /// cancel a call halfway (audited but never followed, or sent but not tracked). A request
+    /// The work runs in its own task, which then follows the call to its end: a client that
+    /// hangs up or times out mid-request cannot cancel a call halfway (audited but never
+    /// followed, or sent but not tracked). A request
     /// that could not reach Asterisk before `deadline` is not dialed at all, so the client's
     /// timeout answer is the truth.
     pub async fn start_call(
@@ -129,6 +131,7 @@ impl App {
             Dedup::LegacyRepeat => Some((requested.clone(), true)),
             Dedup::None => None,
         };
+        let (answer, answered) = oneshot::channel();
         tokio::spawn(async move {
             let request = Request {
                 agent: &agent,
@@ -136,12 +139,11 @@ impl App {
                 requested: &requested,
                 deadline,
             };
-            match &key {
-                None => app
-                    .start_new_call(&request, None, &new_call_id())
-                    .await
-                    .map(|v| (v, false))
-                    .map_err(|r| r.error),
+            let (result, following) = match &key {
+                None => match app.start_new_call(&request, None, &new_call_id()).await {
+                    Ok((view, following)) => (Ok((view, false)), Some(following)),
+                    Err(refused) => (Err(refused.error), None),
+                },
                 Some((key, legacy)) => {
                     let store = if *legacy {
                         &app.legacy_repeats
@@ -149,14 +151,24 @@ impl App {
                         &app.keys
                     };
                     let audited_key = (!legacy).then_some(key.as_str());
-                    app.start_deduplicated(&request, store, key, audited_key)
+                    match app
+                        .start_deduplicated(&request, store, key, audited_key)
                         .await
+                    {
+                        Ok((view, replayed, following)) => (Ok((view, replayed)), following),
+                        Err(error) => (Err(error), None),
+                    }
                 }
+            };
+            // The answer goes out first, then this same task follows the call: a new task
+            // here would be scheduled ahead of the waiting handler and delay the answer.
+            let _ = answer.send(result);
+            if let Some(Following { entry, call }) = following {
+                app.follow(entry, call).await;
             }
-        })
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!("a call request task failed: {e}");
+        });
+        answered.await.unwrap_or_else(|_| {
+            tracing::error!("a call request task failed before answering");
             Err(ApiError::internal(
                 "the call request failed inside the gateway",
             ))
@@ -169,7 +181,7 @@ impl App {
         store: &IdempotencyKeys,
         key: &str,
         audited_key: Option<&str>,
-    ) -> Result<(CallView, bool), ApiError> {
+    ) -> Result<(CallView, bool, Option<Following>), ApiError> {
         let id = new_call_id();
         let agent = request.agent;
         let settle = match store.reserve(&agent.name, key, request.requested, &id) {
@@ -180,7 +192,7 @@ impl App {
                 return self
                     .view_for(agent, &existing)
                     .await
-                    .map(|view| (view, true));
+                    .map(|view| (view, true, None));
             }
             Reservation::Conflict { call_id, requested } => {
                 self.metrics.call_request("idempotency_conflict");
@@ -206,7 +218,9 @@ impl App {
                 store.release(&agent.name, key, &id);
             }
         }
-        result.map(|view| (view, false)).map_err(|r| r.error)
+        result
+            .map(|(view, following)| (view, false, Some(following)))
+            .map_err(|r| r.error)
     }
 
     async fn start_new_call(
@@ -214,7 +228,7 @@ impl App {
         request: &Request<'_>,
         key: Option<&str>,
         id: &str,
-    ) -> Result<CallView, Refused> {
+    ) -> Result<(CallView, Following), Refused> {
         let agent = request.agent;
         if let Err(wait) = self.rate.check(&agent.name) {
             self.metrics.call_request("rate_limited");
@@ -292,8 +306,7 @@ impl App {
             Ok(call) => {
                 self.metrics.call_request("accepted");
                 self.metrics.active_calls.inc();
-                tokio::spawn(self.clone().follow(entry, call));
-                Ok(view)
+                Ok((view, Following { entry, call }))
             }
             Err(e) => {
                 let (error, sent) = match &e {
@@ -445,6 +458,12 @@ struct Request<'a> {
 struct Refused {
     error: ApiError,
     sent: bool,
+}
+
+/// A call Asterisk accepted, to be followed to its end.
+struct Following {
+    entry: Arc<CallEntry>,
+    call: clickdial_ami::Call,
 }
 
 impl Refused {
