@@ -16,11 +16,6 @@ use clickdial_gateway::server;
 use clickdial_gateway::token::{TokenHash, generate_token};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of the system allocator: the request path allocates a lot of small,
-/// short-lived values, and mimalloc measured ~2.5 % lower p50 and ~3 µs less CPU per call.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// clickdial's central click-to-dial HTTP endpoint for Asterisk.
 #[derive(Parser)]
 #[command(version, about)]
@@ -136,9 +131,10 @@ async fn serve(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("listening on {scheme}://{}", listener.local_addr()?);
     let pbx = Pbx::start(config.ami.clone(), ami);
-    let app = App::new(config, audit, pbx);
+    let app = App::new(config, audit.clone(), pbx);
     tokio::spawn(reload_agents_on_sighup(path, app.clone()));
     server::serve(listener, tls, router(app), shutdown_signal()).await;
+    audit.settle();
     tracing::info!("stopped");
     Ok(())
 }

@@ -207,15 +207,22 @@ impl AuditLog {
             })?;
         let (spool, leftovers) = Spool::open(&Spool::path_for(path))?;
         if !leftovers.writes.is_empty() {
-            replay(&mut conn, &leftovers.writes).map_err(|source| AuditError::Sqlite {
+            let sqlite = |source| AuditError::Sqlite {
                 path: path.to_owned(),
                 source,
-            })?;
-            tracing::info!(
-                "audit log {}: {} records left by the last run stored",
-                path.display(),
-                leftovers.writes.len()
-            );
+            };
+            let count = |conn: &Connection| {
+                conn.query_row("SELECT count(*) FROM calls", [], |row| row.get::<_, i64>(0))
+            };
+            let before = count(&conn).map_err(sqlite)?;
+            replay(&mut conn, &leftovers.writes).map_err(sqlite)?;
+            let stored = count(&conn).map_err(sqlite)? - before;
+            if stored > 0 {
+                tracing::info!(
+                    "audit log {}: {stored} requests the last run had only in the spool are now stored",
+                    path.display()
+                );
+            }
         }
         if let Some(kept) = spool.reset(leftovers.unreadable)? {
             tracing::warn!(
@@ -266,6 +273,12 @@ impl AuditLog {
         .await
     }
 
+    /// Waits (up to a few seconds) until SQLite holds everything recorded so far: the
+    /// gateway calls it as it stops, so the database is complete for whoever reads it next.
+    pub fn settle(&self) {
+        self.spool.wait_caught_up(READ_WAIT);
+    }
+
     /// Reads one call back, off the async runtime's threads (reads share one connection;
     /// WAL lets them run beside the writer).
     pub async fn find(&self, id: &str) -> Result<Option<CallRecord>, AuditError> {
@@ -278,7 +291,7 @@ impl AuditLog {
     /// Reads one call back (blocking; async code uses [`AuditLog::find`]). Like every read,
     /// it sees everything this log recorded before it was called.
     pub fn call(&self, id: &str) -> Result<Option<CallRecord>, AuditError> {
-        self.spool.wait_caught_up(READ_WAIT);
+        self.settle();
         let reader = self.reader.lock().expect("audit reader lock poisoned");
         reader
             .query_row(
@@ -292,7 +305,7 @@ impl AuditLog {
 
     /// All calls, oldest first (for exports, tests and the proof suite's reconciliation).
     pub fn calls(&self) -> Result<Vec<CallRecord>, AuditError> {
-        self.spool.wait_caught_up(READ_WAIT);
+        self.settle();
         let reader = self.reader.lock().expect("audit reader lock poisoned");
         let mut stmt = reader
             .prepare(&format!(
@@ -309,7 +322,7 @@ impl AuditLog {
     /// The calls started since `since_ms` with an `Idempotency-Key`, oldest first, so a
     /// restarted gateway still honours the keys of its last window.
     pub fn keyed_since(&self, since_ms: i64) -> Result<Vec<CallRecord>, AuditError> {
-        self.spool.wait_caught_up(READ_WAIT);
+        self.settle();
         let reader = self.reader.lock().expect("audit reader lock poisoned");
         let mut stmt = reader
             .prepare(&format!(
