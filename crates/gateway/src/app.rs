@@ -112,9 +112,8 @@ impl App {
     ///
     /// The work runs in its own task, which then follows the call to its end: a client that
     /// hangs up or times out mid-request cannot cancel a call halfway (audited but never
-    /// followed, or sent but not tracked). A request
-    /// that could not reach Asterisk before `deadline` is not dialed at all, so the client's
-    /// timeout answer is the truth.
+    /// followed, or sent but not tracked). A request that could not reach Asterisk before
+    /// `deadline` is not dialed at all, so the client's timeout answer is the truth.
     pub async fn start_call(
         self: &Arc<App>,
         agent: &Arc<Agent>,

@@ -164,14 +164,14 @@ struct Job {
 const COLUMNS: &str = "id, received_ms, agent, extension, client_addr, requested, dialed, \
                        idempotency_key, refusal, outcome, outcome_detail, ended_ms";
 
-/// What a committed record survives.
+/// What a recorded request survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
-    /// The gateway being killed or crashing (`synchronous = NORMAL`): the operating system
-    /// holds every commit. No disk flush per request.
+    /// The gateway being killed or crashing: the record is in the spool (the operating
+    /// system holds it) when the caller goes on; SQLite runs with `synchronous = NORMAL`.
     #[default]
     ProcessCrash,
-    /// A power cut too (`synchronous = FULL`): every commit waits for the disk.
+    /// A power cut too (`synchronous = FULL`): the caller waits until its commit is on the disk.
     PowerLoss,
 }
 
