@@ -142,7 +142,7 @@ pub fn sanitize(text: &str) -> String {
 }
 
 /// One change to the audit log, as queued for the writer and kept in the spool.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 enum Write {
     Request(RequestRecord),
     Outcome {
@@ -207,16 +207,11 @@ impl AuditLog {
             })?;
         let (spool, leftovers) = Spool::open(&Spool::path_for(path))?;
         if !leftovers.writes.is_empty() {
-            let sqlite = |source| AuditError::Sqlite {
-                path: path.to_owned(),
-                source,
-            };
-            let count = |conn: &Connection| {
-                conn.query_row("SELECT count(*) FROM calls", [], |row| row.get::<_, i64>(0))
-            };
-            let before = count(&conn).map_err(sqlite)?;
-            replay(&mut conn, &leftovers.writes).map_err(sqlite)?;
-            let stored = count(&conn).map_err(sqlite)? - before;
+            let stored =
+                replay(&mut conn, &leftovers.writes).map_err(|source| AuditError::Sqlite {
+                    path: path.to_owned(),
+                    source,
+                })?;
             if stored > 0 {
                 tracing::info!(
                     "audit log {}: {stored} requests the last run had only in the spool are now stored",
@@ -449,7 +444,7 @@ fn writer(mut conn: Connection, rx: &sync_mpsc::Receiver<Job>, spool: &Spool, pa
             }
         }
         let spooled = batch.iter().filter(|job| job.done.is_none()).count() as u64;
-        match write_batch(&mut conn, &batch, false) {
+        match write_batch(&mut conn, &batch) {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     if let Err(message) = &result {
@@ -481,37 +476,34 @@ fn writer(mut conn: Connection, rx: &sync_mpsc::Receiver<Job>, spool: &Spool, pa
     }
 }
 
-/// Puts what a killed gateway left in the spool into the database, in one transaction.
-/// Records that reached the database before the kill are skipped.
-fn replay(conn: &mut Connection, writes: &[Write]) -> rusqlite::Result<()> {
-    let jobs: Vec<Job> = writes
-        .iter()
-        .map(|write| Job {
-            write: write.clone(),
-            done: None,
-        })
-        .collect();
-    for result in write_batch(conn, &jobs, true)? {
-        if let Err(message) = result {
-            tracing::warn!("a record left in the audit spool could not be stored: {message}");
+/// Puts what a killed gateway left in the spool into the database, in one transaction, and
+/// returns how many requests were missing from it (those that reached it before the kill are
+/// skipped).
+fn replay(conn: &mut Connection, writes: &[Write]) -> rusqlite::Result<u64> {
+    let tx = conn.transaction()?;
+    let mut stored = 0;
+    for write in writes {
+        match write_one(&tx, write, true) {
+            Ok(()) if matches!(write, Write::Request(_)) => stored += tx.changes(),
+            Ok(()) => {}
+            Err(e) if concerns_only_this_record(&e) => {
+                tracing::warn!("a record left in the audit spool could not be stored: {e}");
+            }
+            Err(e) => return Err(e),
         }
     }
-    Ok(())
+    tx.commit()?;
+    Ok(stored)
 }
 
 /// Writes a batch in one transaction. A statement failing for its own record (a duplicate
 /// id, say) fails only its job: SQLite undoes just that statement and the others still
-/// commit; any other failure fails the whole batch. `replaying`
-/// skips requests whose id is already stored.
-fn write_batch(
-    conn: &mut Connection,
-    batch: &[Job],
-    replaying: bool,
-) -> rusqlite::Result<Vec<Result<(), String>>> {
+/// commit; any other failure fails the whole batch.
+fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Result<(), String>>> {
     let tx = conn.transaction()?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        match write_one(&tx, &job.write, replaying) {
+        match write_one(&tx, &job.write, false) {
             Ok(()) => results.push(Ok(())),
             Err(e) if concerns_only_this_record(&e) => results.push(Err(e.to_string())),
             // A locked, full or failing database: nothing of the batch is kept.
@@ -529,6 +521,7 @@ fn concerns_only_this_record(error: &rusqlite::Error) -> bool {
         || error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
 }
 
+/// Writes one record; `replaying` skips a request whose id is already stored.
 fn write_one(
     tx: &rusqlite::Transaction<'_>,
     write: &Write,
