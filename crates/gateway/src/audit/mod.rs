@@ -727,6 +727,29 @@ mod tests {
         assert_eq!(log.calls().unwrap().len(), 3);
     }
 
+    #[test]
+    fn a_replay_stores_only_the_requests_the_database_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join("audit.sqlite")).unwrap();
+        let writes = [
+            Write::Request(request("a", "1")),
+            Write::Request(request("b", "2")),
+            Write::Outcome {
+                id: "a".to_owned(),
+                outcome: "busy".to_owned(),
+                detail: None,
+                ended_ms: now_ms(),
+            },
+        ];
+        assert_eq!(replay(&mut conn, &writes[..1]).unwrap(), 1);
+        assert_eq!(
+            replay(&mut conn, &writes).unwrap(),
+            1,
+            "a was stored already"
+        );
+        assert_eq!(replay(&mut conn, &writes).unwrap(), 0);
+    }
+
     #[tokio::test]
     async fn two_gateways_cannot_share_one_audit_log() {
         let dir = tempfile::tempdir().unwrap();
