@@ -114,6 +114,9 @@ impl Spool {
     /// thread's queue). Refuses while the writer cannot commit to SQLite, so records cannot
     /// pile up behind a broken database.
     pub fn append(&self, write: Write, then: impl FnOnce(Write)) -> Result<(), AuditError> {
+        // Serialized before taking the lock: other requests only wait for the write itself.
+        let mut line = serde_json::to_vec(&write).expect("audit records serialize");
+        line.push(b'\n');
         let mut state = self.state();
         if let Some(why) = &state.failing {
             return Err(AuditError::Write {
@@ -121,12 +124,9 @@ impl Spool {
                 message: format!("the database cannot be written: {why}"),
             });
         }
-        let mut line = Vec::with_capacity(512);
         if state.torn {
-            line.push(b'\n');
+            line.insert(0, b'\n');
         }
-        serde_json::to_writer(&mut line, &write).expect("audit records serialize");
-        line.push(b'\n');
         if let Err(source) = state.file.write_all(&line) {
             let len = state.len;
             if state.file.set_len(len).is_err() {
