@@ -265,6 +265,24 @@ pub struct History {
     recovered: Option<Recovered>,
 }
 
+/// Switches the database to write-ahead logging. Two handles switching a new file at once
+/// can get "database is locked" at once, without SQLite waiting for the busy timeout, so
+/// the switch is tried again until that timeout.
+fn use_wal(db: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match db.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())) {
+            Err(e)
+                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl History {
     /// Opens (creating when missing) the history at `path`; a file that is not an SQLite
     /// database is moved to `<name>.corrupt-<unix time>` and an empty history started, as
@@ -405,7 +423,7 @@ impl History {
         let db = Connection::open(path)?;
         db.busy_timeout(BUSY_TIMEOUT)?;
         // Write-ahead logging lets other handles read while one writes.
-        db.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        use_wal(&db)?;
         let mut history = History {
             db,
             recovered: None,
