@@ -29,7 +29,7 @@ const MAX_BATCH: usize = 512;
 /// How long the writer lets spooled records gather before it commits them: they are safe in
 /// the spool meanwhile, and one commit for many saves the CPU that the gateway and Asterisk
 /// share.
-const GATHER: Duration = Duration::from_millis(2);
+const GATHER: Duration = Duration::from_millis(10);
 
 /// How long the writer waits before trying a failed commit again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
