@@ -26,6 +26,9 @@ use crate::value::Value;
 /// The only challenge type Asterisk offers.
 const MD5: Value = Value::from_static("MD5");
 
+/// How many bytes of queued actions one write carries at most.
+const MAX_WRITE: usize = 64 * 1024;
+
 /// A byte stream AMI can run over: plain TCP or TLS.
 trait Transport: AsyncRead + AsyncWrite + Send + Unpin {}
 
@@ -126,9 +129,19 @@ impl Wire {
 
     /// Writes one action.
     async fn write(&mut self, id: &str, action: &Action) -> Result<(), CodecError> {
-        self.output.clear();
-        self.codec.encode((id, action), &mut self.output)?;
+        self.queue(id, action)?;
+        self.send_queued().await
+    }
+
+    /// Adds an action to the output buffer, to be sent by [`Wire::send_queued`].
+    fn queue(&mut self, id: &str, action: &Action) -> Result<(), CodecError> {
+        self.codec.encode((id, action), &mut self.output)
+    }
+
+    /// Sends the queued actions in one write.
+    async fn send_queued(&mut self) -> Result<(), CodecError> {
         self.stream.write_all(&self.output).await?;
+        self.output.clear();
         Ok(self.stream.flush().await?)
     }
 }
@@ -353,17 +366,31 @@ impl Session {
                         let _ = self.wire.write(&ids.next(), &Action::named("Logoff")).await;
                         return End::Closed;
                     };
-                    if request.reply.is_closed() {
+                    // The requests that queued up meanwhile go out in the same write: under
+                    // load one system call (and one wake-up of Asterisk) carries several.
+                    let mut next = Some(request);
+                    let mut queued = Ok(());
+                    while let Some(request) = next.take() {
+                        if !request.reply.is_closed() {
+                            logging_off = matches!(request.reply, Reply::Logoff(_));
+                            queued = self.wire.queue(&request.id, &request.action);
+                            pending.insert(request.id, Pending {
+                                action: request.action.name().to_owned(),
+                                reply: request.reply,
+                                list: None,
+                            });
+                        }
+                        if queued.is_ok() && !logging_off && self.wire.output.len() < MAX_WRITE {
+                            next = requests.try_recv().ok();
+                        }
+                    }
+                    if let Err(e) = queued {
+                        return End::Lost(format!("encoding an action failed: {e}"));
+                    }
+                    if self.wire.output.is_empty() {
                         continue;
                     }
-                    logging_off = matches!(request.reply, Reply::Logoff(_));
-                    let written = self.wire.write(&request.id, &request.action).await;
-                    pending.insert(request.id, Pending {
-                        action: request.action.name().to_owned(),
-                        reply: request.reply,
-                        list: None,
-                    });
-                    if let Err(e) = written {
+                    if let Err(e) = self.wire.send_queued().await {
                         return End::Lost(format!("writing to AMI failed: {e}"));
                     }
                 },

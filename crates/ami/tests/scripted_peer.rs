@@ -309,3 +309,46 @@ async fn dropping_the_last_handle_logs_off_and_logging_off_while_disconnected_st
     .expect("no more reconnecting")
     .unwrap();
 }
+
+#[tokio::test]
+async fn actions_sent_together_are_each_answered_in_any_order() {
+    const ACTIONS: usize = 200;
+    let (listener, config) = listener().await;
+    tokio::spawn(async move {
+        let mut peer = accept_login(&listener).await;
+        let mut actions = Vec::new();
+        while actions.len() < ACTIONS {
+            actions.push(read_action(&mut peer).await.unwrap());
+        }
+        // Answered last first, each naming what its action carried.
+        let answers: String = actions
+            .iter()
+            .rev()
+            .map(|a| {
+                format!(
+                    "Response: Success\r\nActionID: {}\r\nMessage: {}\r\n\r\n",
+                    get(a, "ActionID"),
+                    get(a, "Exten")
+                )
+            })
+            .collect();
+        peer.get_mut().write_all(answers.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let client = Client::connect(config).await.unwrap();
+    let sends = (0..ACTIONS).map(|i| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let exten = clickdial_ami::Value::new(format!("{i}")).unwrap();
+            let answer = client
+                .send(Action::named("ExtensionState").with("Exten", exten))
+                .await
+                .unwrap();
+            (i, answer.get("Message").unwrap().to_owned())
+        })
+    });
+    for send in sends.collect::<Vec<_>>() {
+        let (i, message) = send.await.unwrap();
+        assert_eq!(message, i.to_string());
+    }
+}
