@@ -116,13 +116,18 @@ pub enum Refusal {
 impl Policy {
     /// Checks `number`, rendered as `dial` by the rules of `home`, against the policy.
     pub fn check(&self, number: &Number, dial: &Dial, home: Country) -> Result<(), Refusal> {
-        let (matched, shown) = match number {
-            Number::Phone(phone) => (phone.e164(), phone.international()),
-            Number::Short(code) => (code.as_str().to_owned(), code.as_str().to_owned()),
+        let matched = match number {
+            Number::Phone(phone) => phone.e164(),
+            Number::Short(code) => code.as_str().to_owned(),
+        };
+        // Formatted only for a refusal: formatting costs more than every check here together.
+        let shown = || match number {
+            Number::Phone(phone) => phone.international(),
+            Number::Short(code) => code.as_str().to_owned(),
         };
         if let Some(pattern) = self.deny.iter().find(|p| p.matches(&matched)) {
             return Err(Refusal::Denied {
-                number: shown,
+                number: shown(),
                 pattern: pattern.to_string(),
             });
         }
@@ -130,23 +135,23 @@ impl Policy {
             if !self.allow.is_empty() && !self.allow.iter().any(|p| p.matches(&matched)) {
                 let allowed: Vec<&str> = self.allow.iter().map(Pattern::as_str).collect();
                 return Err(Refusal::NotAllowed {
-                    number: shown,
+                    number: shown(),
                     allowed: allowed.join(", "),
                 });
             }
             if !self.international && phone.country_code() != home.calling_code() {
                 return Err(Refusal::International {
-                    number: shown,
+                    number: shown(),
                     home,
                 });
             }
             let kind = phone.kind();
             if kind == NumberKind::Unknown && !self.allow_kinds.contains(&kind) {
-                return Err(Refusal::UnknownRange { number: shown });
+                return Err(Refusal::UnknownRange { number: shown() });
             }
             if !self.allow_kinds.contains(&kind) {
                 return Err(Refusal::Kind {
-                    number: shown,
+                    number: shown(),
                     kind,
                 });
             }
