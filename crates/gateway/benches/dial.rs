@@ -18,10 +18,16 @@
 //!   machine, before that program does anything (the gateway is such a program).
 //!
 //! Throughput: the gateway with 16 concurrent clients (kept-alive connections sending
-//! pre-formatted requests) against raw AMI on one logged-in connection, Originates pipelined
-//! (all at once) and with 16 in flight, three rounds each in turns, medians compared. The CPU time the gateway and Asterisk spent per call in each
-//! run is printed beside it: on a small machine they share the cores, so the gateway's CPU
-//! is taken from Asterisk.
+//! pre-formatted requests) against raw AMI on one logged-in connection: Originates pipelined
+//! (all at once) carrying what the gateway's carry (a channel id chosen by the sender, so the
+//! call can be followed from its first event; the ring timeout; two variables), and bare
+//! Originates pipelined and with 16 in flight. Three rounds each in turns, medians compared.
+//! A round counts until its last call ended (Asterisk placed every call and finished with
+//! it; the gateway followed and recorded every one), seen on an AMI account that is sent only
+//! `Hangup` events; until the last answer (Originates accepted, queued in Asterisk) is printed
+//! too. The CPU time the gateway, Asterisk and the load generators spent per call is printed
+//! beside it: on a small machine they share the cores, so the gateway's CPU is taken from
+//! Asterisk.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -37,6 +43,7 @@ use clickdial_ami::{Client, Config};
 use clickdial_testsupport::Pbx;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 use common::{ANA, config_text};
 use process::Process;
@@ -300,56 +307,188 @@ fn start_relay(target: std::net::SocketAddr) -> std::net::SocketAddr {
 /// How many times the throughput of the gateway and of raw AMI are measured, in turns.
 const THROUGHPUT_ROUNDS: usize = 3;
 
-/// One throughput round: calls per second, and the CPU the gateway, Asterisk and this
-/// load generator spent per call (µs).
+/// One throughput round: calls per second until the last answer (the Originates accepted:
+/// queued in Asterisk) and until the last call ended (placed and over: Asterisk's work for
+/// them done), and the CPU the gateway, Asterisk and this load generator spent per call (µs)
+/// until each of the two.
 struct Run {
-    rate: f64,
-    cpu_per_call: [f64; 3],
+    accepted: f64,
+    completed: f64,
+    cpu_accepted: [f64; 3],
+    cpu_completed: [f64; 3],
+}
+
+/// Where a round stands: when it started and the CPU times of the gateway, Asterisk and this
+/// process (`pids`, no gateway in raw AMI rounds) then.
+struct Mark {
+    at: Instant,
+    cpu: [Duration; 3],
+}
+
+impl Mark {
+    fn now(pids: &[Option<u32>; 3]) -> Mark {
+        Mark {
+            at: Instant::now(),
+            cpu: cpu_times(pids),
+        }
+    }
 }
 
 impl Run {
-    /// The round that started at `started` with the CPU times `before` of the gateway,
-    /// Asterisk and this process (`pids`, no gateway in raw AMI rounds).
-    fn since(
-        started: Instant,
-        calls: usize,
-        pids: &[Option<u32>; 3],
-        before: [Duration; 3],
-    ) -> Run {
-        let rate = calls as f64 / started.elapsed().as_secs_f64();
-        let after = cpu_times(pids);
-        let cpu_per_call = [0, 1, 2].map(|k| per_call(after[k] - before[k], calls));
-        Run { rate, cpu_per_call }
+    /// The round of `calls` calls between `started`, its last answer `answered` and its
+    /// last call's end `ended`.
+    fn new(calls: usize, started: &Mark, answered: &Mark, ended: &Mark) -> Run {
+        let rate = |end: &Mark| calls as f64 / (end.at - started.at).as_secs_f64();
+        let cpu = |end: &Mark| [0, 1, 2].map(|k| per_call(end.cpu[k] - started.cpu[k], calls));
+        Run {
+            accepted: rate(answered),
+            completed: rate(ended),
+            cpu_accepted: cpu(answered),
+            cpu_completed: cpu(ended),
+        }
     }
 
-    /// The round with the median rate.
-    fn median(mut runs: Vec<Run>) -> Run {
-        runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
-        runs.swap_remove(runs.len() / 2)
+    /// The round with the median of `rate`.
+    fn median(runs: &[Run], rate: fn(&Run) -> f64) -> &Run {
+        let mut sorted: Vec<&Run> = runs.iter().collect();
+        sorted.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+        sorted[sorted.len() / 2]
     }
 }
 
-/// A raw AMI connection to `addr`, logged in.
-async fn raw_ami_login(addr: &str) -> AsyncBufReader<TcpStream> {
+/// The AMI accounts of the benchmark: the gateway's and raw AMI's least-privilege account,
+/// and `hangups`, which is sent only `Hangup` events: it sees every call of a throughput
+/// round end, whoever started it, for two small event writes per call (in the gateway's
+/// rounds and in raw AMI's alike).
+fn manager_conf() -> String {
+    clickdial_testsupport::manager_conf(
+        "webenabled = yes\ndisplayconnects = no",
+        &[("clickdial", "call", "originate"), ("hangups", "call", "")],
+    ) + "eventfilter(action(include),name(Hangup)) =\n"
+}
+
+/// Counts the `Hangup` events Asterisk reports, on the `hangups` account.
+struct Hangups {
+    seen: watch::Receiver<usize>,
+}
+
+impl Hangups {
+    /// Logs in and counts in the background from now on.
+    async fn watch(addr: &str) -> Hangups {
+        let mut reader = raw_ami_login(addr, "hangups").await;
+        let (tx, seen) = watch::channel(0);
+        tokio::spawn(async move {
+            const MARK: &[u8] = b"Event: Hangup\r\n";
+            let mut chunk = Vec::with_capacity(1 << 16);
+            let mut carried = Vec::new();
+            loop {
+                chunk.clear();
+                chunk.extend_from_slice(&carried);
+                if reader.read_buf(&mut chunk).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let found = chunk.windows(MARK.len()).filter(|w| *w == MARK).count();
+                carried = chunk[chunk.len().saturating_sub(MARK.len() - 1)..].to_vec();
+                tx.send_modify(|n| *n += found);
+            }
+        });
+        Hangups { seen }
+    }
+
+    /// How many have been seen so far.
+    fn count(&self) -> usize {
+        *self.seen.borrow()
+    }
+
+    /// Waits until `total` have been seen.
+    async fn wait_for(&mut self, total: usize) {
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            self.seen.wait_for(|n| *n >= total),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{total} hangups not seen within 120 s"))
+        .expect("the hangup counter runs");
+    }
+}
+
+/// Waits until the gateway at `base` has seen `calls` calls end (its `call_endings` metric):
+/// its work for them, outcomes in the audit log included, is done.
+async fn wait_gateway_ended(client: &reqwest::Client, base: &str, calls: usize) {
+    let started = Instant::now();
+    loop {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let ended: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("clickdial_gateway_call_endings_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        if ended as usize >= calls {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the gateway saw {ended} of {calls} calls end within 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A raw AMI connection to `addr`, logged in as `user` (secret `<user>-secret`).
+async fn raw_ami_login(addr: &str, user: &str) -> AsyncBufReader<TcpStream> {
     let mut reader = AsyncBufReader::new(TcpStream::connect(addr).await.unwrap());
     let mut banner = String::new();
     reader.read_line(&mut banner).await.unwrap();
-    reader
-        .get_mut()
-        .write_all(b"Action: Login\r\nActionID: login\r\nUsername: clickdial\r\nSecret: clickdial-secret\r\n\r\n")
-        .await
-        .unwrap();
+    let login = format!(
+        "Action: Login\r\nActionID: login\r\nUsername: {user}\r\nSecret: {user}-secret\r\n\r\n"
+    );
+    reader.get_mut().write_all(login.as_bytes()).await.unwrap();
     read_response(&mut reader, "login").await;
     reader
 }
 
+/// What raw AMI sends: the bare Originate, or the gateway's own (a channel id chosen by the
+/// sender, so that it can follow the call from its first event, the ring timeout and the
+/// two channel variables), which costs Asterisk more.
+#[derive(Clone, Copy)]
+enum Originates {
+    Bare,
+    AsTheGateway,
+}
+
 /// Originates `calls` calls on a logged-in raw AMI connection, keeping up to `window` of
 /// them unanswered: all at once (pipelined) when `window` is `calls`.
-async fn raw_originates(reader: &mut AsyncBufReader<TcpStream>, calls: usize, window: usize) {
+async fn raw_originates(
+    reader: &mut AsyncBufReader<TcpStream>,
+    calls: usize,
+    window: usize,
+    kind: Originates,
+) {
+    let round = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let actions: Vec<String> = (0..calls)
         .map(|i| {
+            let tracking = match kind {
+                Originates::Bare => String::new(),
+                Originates::AsTheGateway => {
+                    let id = format!("{round:016x}{i:016x}");
+                    format!(
+                        "ChannelId: {id}\r\nTimeout: 5000\r\nVariable: CLICKDIAL_CALL_ID={id}\r\n\
+                         Variable: CLICKDIAL_AGENT=ana\r\n"
+                    )
+                }
+            };
             format!(
-                "Action: Originate\r\nActionID: o{i}\r\nChannel: Local/14@agents\r\nContext: extensiones-locales\r\nExten: 9322{i:05}\r\nPriority: 1\r\nAsync: true\r\n\r\n"
+                "Action: Originate\r\nActionID: o{i}\r\nChannel: Local/14@agents\r\nContext: extensiones-locales\r\nExten: 9322{i:05}\r\nPriority: 1\r\n{tracking}Async: true\r\n\r\n"
             )
         })
         .collect();
@@ -423,7 +562,11 @@ async fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(200);
-    let asterisk = match Pbx::builder().conf("extensions.conf", DIALPLAN).start() {
+    let asterisk = match Pbx::builder()
+        .conf("extensions.conf", DIALPLAN)
+        .conf("manager.conf", &manager_conf())
+        .start()
+    {
         Ok(pbx) => pbx,
         Err(e) => {
             eprintln!("this benchmark needs a real Asterisk: {e}");
@@ -568,15 +711,22 @@ async fn main() {
 
     // Throughput: the gateway with 16 concurrent clients against Originates pipelined on one
     // raw AMI connection, in alternating rounds (whatever else this machine does comes and
-    // goes); the medians are compared. Each side has Asterisk to itself: the watcher logs
-    // off, the gateway runs only during its own rounds (a gateway left running would spend
-    // CPU on the raw calls' events, and Asterisk would write them to it), and each round
-    // waits for the last one's calls to end.
+    // goes); the medians are compared. Each round is timed twice: until its last answer (the
+    // Originates accepted, i.e. queued in Asterisk) and until its last call ended (Asterisk
+    // placed every call and its work for them is done; for the gateway also its own: every
+    // call followed to its end and recorded). Each side has Asterisk to itself: the watcher
+    // logs off, the gateway runs only during its own rounds (a gateway left running would
+    // spend CPU on the raw calls' events, and Asterisk would write them to it), and a round
+    // starts once the last one's calls ended.
     watcher.logoff().await.unwrap();
     support::stop_and_report(gateway, "the latency runs");
+    let mut hangups = Hangups::watch(&addr).await;
     let per_client = calls * 10 / 16;
     let calls_made = per_client * 16;
-    let (mut gateway_runs, mut raw_runs, mut windowed_runs) = (Vec::new(), Vec::new(), Vec::new());
+    // Each call has two channels (the two halves of the agent's Local channel).
+    let hangups_per_round = 2 * calls_made;
+    let (mut gateway_runs, mut raw_runs, mut windowed_runs, mut tracked_runs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 1..=THROUGHPUT_ROUNDS {
         let gateway = start_gateway(dir.path(), asterisk.ami_port());
         support::wait_ready(&client, &gateway.base).await;
@@ -587,8 +737,8 @@ async fn main() {
             Some(asterisk.pid()),
             Some(std::process::id()),
         ];
-        let before = cpu_times(&pids);
-        let started = Instant::now();
+        let hung_up = hangups.count();
+        let started = Mark::now(&pids);
         let clients: Vec<_> = (0..16)
             .map(|c| {
                 let http_addr = http_addr.clone();
@@ -601,64 +751,122 @@ async fn main() {
         for c in clients {
             c.await.unwrap();
         }
-        gateway_runs.push(Run::since(started, calls_made, &pids, before));
+        let answered = Mark::now(&pids);
+        hangups.wait_for(hung_up + hangups_per_round).await;
+        wait_gateway_ended(&client, &gateway.base, calls_made).await;
+        let ended = Mark::now(&pids);
+        gateway_runs.push(Run::new(calls_made, &started, &answered, &ended));
         support::stop_and_report(gateway, &format!("throughput round {round}"));
 
         // Raw AMI, all at once and with as many in flight as the gateway's clients. A fresh
-        // login each time: a connection left unread is dropped by Asterisk once its events
-        // back up.
-        for (window, runs) in [(calls_made, &mut raw_runs), (16, &mut windowed_runs)] {
+        // login each time; the connection is read to the end of the round (a connection left
+        // unread is dropped by Asterisk once its events back up).
+        for (window, kind, runs) in [
+            (calls_made, Originates::Bare, &mut raw_runs),
+            (16, Originates::Bare, &mut windowed_runs),
+            (calls_made, Originates::AsTheGateway, &mut tracked_runs),
+        ] {
             tokio::time::sleep(Duration::from_secs(3)).await;
-            let mut ami = raw_ami_login(&addr).await;
+            let mut ami = raw_ami_login(&addr, "clickdial").await;
             let pids = [None, Some(asterisk.pid()), Some(std::process::id())];
-            let before = cpu_times(&pids);
-            let started = Instant::now();
-            raw_originates(&mut ami, calls_made, window).await;
-            runs.push(Run::since(started, calls_made, &pids, before));
+            let hung_up = hangups.count();
+            let started = Mark::now(&pids);
+            raw_originates(&mut ami, calls_made, window, kind).await;
+            let answered = Mark::now(&pids);
+            let reading = tokio::spawn(async move {
+                let mut chunk = vec![0; 1 << 16];
+                while ami.read(&mut chunk).await.unwrap_or(0) > 0 {}
+            });
+            hangups.wait_for(hung_up + hangups_per_round).await;
+            let ended = Mark::now(&pids);
+            reading.abort();
+            runs.push(Run::new(calls_made, &started, &answered, &ended));
         }
     }
-    let rates = |runs: &[Run]| {
+    let rates = |runs: &[Run], rate: fn(&Run) -> f64| {
         runs.iter()
-            .map(|r| format!("{:.0}", r.rate))
+            .map(|r| format!("{:.0}", rate(r)))
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let completed = |r: &Run| r.completed;
+    let accepted = |r: &Run| r.accepted;
     println!(
-        "\nthroughput rounds (originates/s, {calls_made} calls each): gateway {}; raw pipelined AMI {}; \
-         raw AMI 16 in flight {}",
-        rates(&gateway_runs),
-        rates(&raw_runs),
-        rates(&windowed_runs)
+        "\nthroughput rounds (calls/s, {calls_made} calls each; completed: until the last call \
+         ended, accepted: until the last answer):"
     );
-    let (gateway_run, raw_run, windowed_run) = (
-        Run::median(gateway_runs),
-        Run::median(raw_runs),
-        Run::median(windowed_runs),
-    );
-    let ratio = gateway_run.rate / raw_run.rate;
+    for (name, runs) in [
+        ("gateway", &gateway_runs),
+        ("raw AMI, gateway's action", &tracked_runs),
+        ("raw pipelined AMI", &raw_runs),
+        ("raw AMI 16 in flight", &windowed_runs),
+    ] {
+        println!(
+            "  {name:<26} completed {}; accepted {}",
+            rates(runs, completed),
+            rates(runs, accepted)
+        );
+    }
+    let median = |runs: &[Run], rate: fn(&Run) -> f64| rate(Run::median(runs, rate));
+    let gateway_placed = median(&gateway_runs, completed);
+    let tracked_placed = median(&tracked_runs, completed);
+    let placed = gateway_placed / tracked_placed;
     println!(
-        "throughput (originates/s, medians): gateway {:.0}, raw pipelined AMI {:.0}; \
-         ratio {ratio:.2}x (goal >= 0.90x) {}",
-        gateway_run.rate,
-        raw_run.rate,
-        if ratio >= 0.9 { "met" } else { "NOT met" }
+        "throughput (calls placed and ended/s, medians): gateway {gateway_placed:.0}, raw \
+         pipelined AMI with the gateway's Originate {tracked_placed:.0}; ratio {placed:.2}x \
+         (goal >= 0.90x) {}",
+        if placed >= 0.9 { "met" } else { "NOT met" }
+    );
+    let (bare, windowed) = (
+        median(&raw_runs, completed),
+        median(&windowed_runs, completed),
     );
     println!(
-        "throughput against raw AMI with 16 in flight (median {:.0}): {:.2}x",
-        windowed_run.rate,
-        gateway_run.rate / windowed_run.rate
+        "throughput against the bare Originate (no channel id; medians): raw pipelined AMI \
+         {bare:.0}: {:.2}x; raw AMI 16 in flight {windowed:.0}: {:.2}x",
+        gateway_placed / bare,
+        gateway_placed / windowed
+    );
+    let gateway_accepted = median(&gateway_runs, accepted);
+    let [tracked, bare, windowed] =
+        [&tracked_runs, &raw_runs, &windowed_runs].map(|runs| median(runs, accepted));
+    println!(
+        "throughput counted at the last answer (Originates accepted/s, medians; Asterisk has \
+         most of the calls' work still ahead then): gateway {gateway_accepted:.0}; gateway's \
+         Originate {tracked:.0}: {:.2}x; bare pipelined {bare:.0}: {:.2}x; bare 16 in flight \
+         {windowed:.0}: {:.2}x",
+        gateway_accepted / tracked,
+        gateway_accepted / bare,
+        gateway_accepted / windowed
+    );
+    let (gateway_run, raw_run, windowed_run, tracked_run) = (
+        Run::median(&gateway_runs, completed),
+        Run::median(&raw_runs, completed),
+        Run::median(&windowed_runs, completed),
+        Run::median(&tracked_runs, completed),
     );
     println!(
-        "CPU per call (us, in the median rounds): gateway run: gateway {:.0} + Asterisk {:.0} + \
-         clients {:.0}; raw AMI run: Asterisk {:.0} + client {:.0}; 16 in flight: Asterisk {:.0} + \
-         client {:.0} ({} cores here)",
-        gateway_run.cpu_per_call[0],
-        gateway_run.cpu_per_call[1],
-        gateway_run.cpu_per_call[2],
-        raw_run.cpu_per_call[1],
-        raw_run.cpu_per_call[2],
-        windowed_run.cpu_per_call[1],
-        windowed_run.cpu_per_call[2],
+        "CPU per call until the calls ended (us, median rounds): gateway run: gateway {:.0} + \
+         Asterisk {:.0} + clients {:.0}; raw AMI run: Asterisk {:.0} + client {:.0}; 16 in \
+         flight: Asterisk {:.0} + client {:.0}; gateway's action: Asterisk {:.0} + client {:.0} \
+         ({} cores here)",
+        gateway_run.cpu_completed[0],
+        gateway_run.cpu_completed[1],
+        gateway_run.cpu_completed[2],
+        raw_run.cpu_completed[1],
+        raw_run.cpu_completed[2],
+        windowed_run.cpu_completed[1],
+        windowed_run.cpu_completed[2],
+        tracked_run.cpu_completed[1],
+        tracked_run.cpu_completed[2],
         std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "CPU per call until the last answer (us, same rounds): gateway run: gateway {:.0} + \
+         Asterisk {:.0}; raw AMI run: Asterisk {:.0}; gateway's action: Asterisk {:.0}",
+        gateway_run.cpu_accepted[0],
+        gateway_run.cpu_accepted[1],
+        raw_run.cpu_accepted[1],
+        tracked_run.cpu_accepted[1],
     );
 }
