@@ -378,17 +378,8 @@ impl Hangups {
         let mut reader = raw_ami_login(addr, "hangups").await;
         let (tx, seen) = watch::channel(0);
         tokio::spawn(async move {
-            const MARK: &[u8] = b"Event: Hangup\r\n";
-            let mut chunk = Vec::with_capacity(1 << 16);
-            let mut carried = Vec::new();
-            loop {
-                chunk.clear();
-                chunk.extend_from_slice(&carried);
-                if reader.read_buf(&mut chunk).await.unwrap_or(0) == 0 {
-                    return;
-                }
-                let found = chunk.windows(MARK.len()).filter(|w| *w == MARK).count();
-                carried = chunk[chunk.len().saturating_sub(MARK.len() - 1)..].to_vec();
+            let mut hangups = Marks::new(b"Event: Hangup\r\n", b"");
+            while let Some(found) = hangups.read(&mut reader).await {
                 tx.send_modify(|n| *n += found);
             }
         });
@@ -417,15 +408,8 @@ impl Hangups {
 async fn wait_gateway_ended(client: &reqwest::Client, base: &str, calls: usize) {
     let started = Instant::now();
     loop {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
+        let ended: f64 = support::metrics(client, base)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let ended: f64 = text
             .lines()
             .filter(|l| l.starts_with("clickdial_gateway_call_endings_total"))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -438,6 +422,43 @@ async fn wait_gateway_ended(client: &reqwest::Client, base: &str, calls: usize) 
             "the gateway saw {ended} of {calls} calls end within 120 s"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Counts a marker in what a connection sends, read in whole chunks (also where a chunk
+/// boundary splits one).
+struct Marks {
+    mark: &'static [u8],
+    chunk: Vec<u8>,
+    carried: Vec<u8>,
+}
+
+impl Marks {
+    /// Counts `mark`, as if `before` had been read just before the stream.
+    fn new(mark: &'static [u8], before: &[u8]) -> Marks {
+        Marks {
+            mark,
+            chunk: Vec::with_capacity(1 << 16),
+            carried: before.to_vec(),
+        }
+    }
+
+    /// Reads what has arrived and returns how many marks it completes; `None` once the
+    /// connection is closed.
+    async fn read(&mut self, reader: &mut AsyncBufReader<TcpStream>) -> Option<usize> {
+        self.chunk.clear();
+        self.chunk.extend_from_slice(&self.carried);
+        if reader.read_buf(&mut self.chunk).await.unwrap_or(0) == 0 {
+            return None;
+        }
+        let mark = self.mark;
+        let found = self
+            .chunk
+            .windows(mark.len())
+            .filter(|w| *w == mark)
+            .count();
+        self.carried = self.chunk[self.chunk.len().saturating_sub(mark.len() - 1)..].to_vec();
+        Some(found)
     }
 }
 
@@ -500,18 +521,14 @@ async fn raw_originates(
         .unwrap();
     // The answers are counted in whole chunks as they arrive (events carry no `Response:`
     // line): the client keeps up with everything Asterisk writes to it.
-    const MARK: &[u8] = b"\r\nResponse: ";
+    // The first answer follows the login's blank line.
+    let mut answers = Marks::new(b"\r\nResponse: ", b"\r\n");
     let mut answered = 0;
-    let mut chunk = Vec::with_capacity(1 << 16);
-    let mut carried = b"\r\n".to_vec();
     while answered < calls {
-        chunk.clear();
-        chunk.extend_from_slice(&carried);
-        if reader.read_buf(&mut chunk).await.unwrap() == 0 {
-            panic!("Asterisk closed the raw AMI connection");
-        }
-        let found = chunk.windows(MARK.len()).filter(|w| *w == MARK).count();
-        carried = chunk[chunk.len().saturating_sub(MARK.len() - 1)..].to_vec();
+        let found = answers
+            .read(reader)
+            .await
+            .expect("Asterisk closed the raw AMI connection");
         answered += found;
         let more = found.min(calls - sent);
         if more > 0 {

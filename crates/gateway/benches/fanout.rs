@@ -394,14 +394,7 @@ fn closed_by_peer(connections: &[TcpStream]) -> usize {
 
 /// The value of the gateway's `sse_subscribers` gauge.
 async fn sse_gauge(client: &reqwest::Client, gateway: SocketAddr) -> String {
-    let text = client
-        .get(format!("http://{gateway}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = support::metrics(client, &format!("http://{gateway}")).await;
     text.lines()
         .find(|l| !l.starts_with('#') && l.contains("sse_subscribers"))
         .and_then(|l| l.split_whitespace().last())

@@ -18,6 +18,19 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
     }
 }
 
+/// The gateway's `/metrics` text.
+#[allow(dead_code, reason = "shared by the dial and fanout benches; the abuse bench reads none")]
+pub async fn metrics(client: &reqwest::Client, base: &str) -> String {
+    client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Stops the gateway and prints what it warned about or failed at `during` the run (up to
 /// ten lines): anything there makes the figures suspect.
 pub fn stop_and_report(mut gateway: Process, during: &str) {
