@@ -19,7 +19,10 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
 }
 
 /// The gateway's `/metrics` text.
-#[allow(dead_code, reason = "shared by the dial and fanout benches; the abuse bench reads none")]
+#[allow(
+    dead_code,
+    reason = "shared by the dial and fanout benches; the abuse bench reads none"
+)]
 pub async fn metrics(client: &reqwest::Client, base: &str) -> String {
     client
         .get(format!("{base}/metrics"))
