@@ -41,6 +41,8 @@ use std::time::{Duration, Instant};
 
 use clickdial_ami::{Client, Config};
 use clickdial_testsupport::Pbx;
+use reqwest::cookie::CookieStore;
+use reqwest::header::HeaderValue;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -199,6 +201,19 @@ async fn ajam_login(client: &reqwest::Client, http: &str) {
         "action=login&username=clickdial&secret=clickdial-secret",
     )
     .await;
+}
+
+/// Logs an AJAM session off, given its cookie or (without one) the one in `client`.
+/// Asterisk keeps every event for a session until it is read or the session times out (a
+/// minute later), so sessions left behind would weigh on whatever is measured after them.
+async fn ajam_logoff(client: &reqwest::Client, http: &str, cookie: Option<&HeaderValue>) {
+    let url = format!("{http}/rawman?action=logoff");
+    let mut request = client.get(&url);
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    let text = request.send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("Goodbye"), "{url}: {text}");
 }
 
 /// Originates agent `extension` → `number` through AJAM with the session in `client`.
@@ -648,19 +663,32 @@ async fn main() {
         }
     }
 
-    // AJAM login per click, a new connection each time.
+    ajam_logoff(&session, &http, None).await;
+
+    // AJAM login per click, a new connection each time; each session is logged off after
+    // the measurement (its connection closes with its client, as before).
+    let sessions = std::sync::Mutex::new(Vec::new());
     let ajam_per_click = measure(&watcher, "AJAM login per click", "12", calls, |i| {
-        let http = http.clone();
+        let (http, sessions) = (http.clone(), &sessions);
         async move {
+            let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
             let fresh = reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .build()
                 .unwrap();
             ajam_login(&fresh, &http).await;
             ajam_originate(&fresh, &http, "12", &format!("93202{i:04}")).await;
+            let cookie = jar.cookies(&http.parse().unwrap());
+            sessions
+                .lock()
+                .unwrap()
+                .push(cookie.expect("AJAM set a session cookie"));
         }
     })
     .await;
+    for cookie in sessions.into_inner().unwrap() {
+        ajam_logoff(&client, &http, Some(&cookie)).await;
+    }
 
     // The whitepaper's design.
     let whitepaper = measure(
