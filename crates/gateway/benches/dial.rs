@@ -333,16 +333,16 @@ struct Run {
     cpu_completed: [f64; 3],
 }
 
-/// Where a round stands: when it started and the CPU times of the gateway, Asterisk and this
-/// process (`pids`, no gateway in raw AMI rounds) then.
-struct Mark {
+/// A moment of a round (its start, last answer or end): the time and the CPU times of the
+/// gateway, Asterisk and this process (`pids`, no gateway in raw AMI rounds) then.
+struct Snapshot {
     at: Instant,
     cpu: [Duration; 3],
 }
 
-impl Mark {
-    fn now(pids: &[Option<u32>; 3]) -> Mark {
-        Mark {
+impl Snapshot {
+    fn now(pids: &[Option<u32>; 3]) -> Snapshot {
+        Snapshot {
             at: Instant::now(),
             cpu: cpu_times(pids),
         }
@@ -352,9 +352,9 @@ impl Mark {
 impl Run {
     /// The round of `calls` calls between `started`, its last answer `answered` and its
     /// last call's end `ended`.
-    fn new(calls: usize, started: &Mark, answered: &Mark, ended: &Mark) -> Run {
-        let rate = |end: &Mark| calls as f64 / (end.at - started.at).as_secs_f64();
-        let cpu = |end: &Mark| [0, 1, 2].map(|k| per_call(end.cpu[k] - started.cpu[k], calls));
+    fn new(calls: usize, started: &Snapshot, answered: &Snapshot, ended: &Snapshot) -> Run {
+        let rate = |end: &Snapshot| calls as f64 / (end.at - started.at).as_secs_f64();
+        let cpu = |end: &Snapshot| [0, 1, 2].map(|k| per_call(end.cpu[k] - started.cpu[k], calls));
         Run {
             accepted: rate(answered),
             completed: rate(ended),
@@ -678,15 +678,13 @@ async fn main() {
                 .unwrap();
             ajam_login(&fresh, &http).await;
             ajam_originate(&fresh, &http, "12", &format!("93202{i:04}")).await;
-            let cookie = jar.cookies(&http.parse().unwrap());
-            sessions
-                .lock()
-                .unwrap()
-                .push(cookie.expect("AJAM set a session cookie"));
+            sessions.lock().unwrap().push(jar);
         }
     })
     .await;
-    for cookie in sessions.into_inner().unwrap() {
+    let url = http.parse().unwrap();
+    for jar in sessions.into_inner().unwrap() {
+        let cookie = jar.cookies(&url).expect("AJAM set a session cookie");
         ajam_logoff(&client, &http, Some(&cookie)).await;
     }
 
@@ -783,7 +781,7 @@ async fn main() {
             Some(std::process::id()),
         ];
         let hung_up = hangups.count();
-        let started = Mark::now(&pids);
+        let started = Snapshot::now(&pids);
         let clients: Vec<_> = (0..16)
             .map(|c| {
                 let http_addr = http_addr.clone();
@@ -796,10 +794,10 @@ async fn main() {
         for c in clients {
             c.await.unwrap();
         }
-        let answered = Mark::now(&pids);
+        let answered = Snapshot::now(&pids);
         hangups.wait_for(hung_up + hangups_per_round).await;
         wait_gateway_ended(&client, &gateway.base, calls_made).await;
-        let ended = Mark::now(&pids);
+        let ended = Snapshot::now(&pids);
         gateway_runs.push(Run::new(calls_made, &started, &answered, &ended));
         support::stop_and_report(gateway, &format!("throughput round {round}"));
 
@@ -815,15 +813,15 @@ async fn main() {
             let mut ami = raw_ami_login(&addr, "clickdial").await;
             let pids = [None, Some(asterisk.pid()), Some(std::process::id())];
             let hung_up = hangups.count();
-            let started = Mark::now(&pids);
+            let started = Snapshot::now(&pids);
             raw_originates(&mut ami, calls_made, window, kind).await;
-            let answered = Mark::now(&pids);
+            let answered = Snapshot::now(&pids);
             let reading = tokio::spawn(async move {
                 let mut chunk = vec![0; 1 << 16];
                 while ami.read(&mut chunk).await.unwrap_or(0) > 0 {}
             });
             hangups.wait_for(hung_up + hangups_per_round).await;
-            let ended = Mark::now(&pids);
+            let ended = Snapshot::now(&pids);
             reading.abort();
             runs.push(Run::new(calls_made, &started, &answered, &ended));
         }
