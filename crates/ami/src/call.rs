@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::Instant;
 
 use crate::events::{Event, RoutedEvents};
@@ -230,7 +230,15 @@ impl Tracker {
     }
 }
 
+/// How long a call keeps its place in the originate window when none of its events
+/// arrives (an event filter in manager.conf, a lost event): its place is then given up.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// An originated call being tracked; see [`crate::Client::originate`].
+///
+/// Until its first event arrives (its channel exists) the call holds a place in the
+/// client's originate window ([`crate::Config::originate_window`]): poll it with
+/// [`Call::next`] or drop it, so that the calls behind it get their turn.
 #[derive(Debug)]
 pub struct Call {
     tracker: Tracker,
@@ -239,24 +247,31 @@ pub struct Call {
     queue: std::collections::VecDeque<CallProgress>,
     report_deadline: Instant,
     finished: bool,
+    setting_up: Option<OwnedSemaphorePermit>,
+    setup_deadline: Instant,
 }
 
 impl Call {
     /// Starts tracking; `events` must have been subscribed before the Originate was sent,
-    /// and its `OriginateResponse` is expected within `report_within`.
+    /// and its `OriginateResponse` is expected within `report_within`. `setting_up` is the
+    /// call's place in the originate window, given up at its first event.
     pub(crate) fn new(
         tracker: Tracker,
         events: RoutedEvents,
         state: watch::Receiver<State>,
         report_within: Duration,
+        setting_up: OwnedSemaphorePermit,
     ) -> Call {
+        let now = Instant::now();
         Call {
             tracker,
             events,
             state,
             queue: [CallProgress::Queued].into(),
-            report_deadline: Instant::now() + report_within,
+            report_deadline: now + report_within,
             finished: false,
+            setting_up: Some(setting_up),
+            setup_deadline: now + SETUP_TIMEOUT,
         }
     }
 
@@ -274,7 +289,10 @@ impl Call {
     pub async fn next(&mut self) -> Option<CallProgress> {
         loop {
             if let Some(step) = self.queue.pop_front() {
-                self.finished |= matches!(step, CallProgress::Ended(_));
+                if matches!(step, CallProgress::Ended(_)) {
+                    self.finished = true;
+                    self.setting_up = None;
+                }
                 return Some(step);
             }
             if self.finished {
@@ -283,6 +301,8 @@ impl Call {
             let lost = tokio::select! {
                 event = self.events.recv() => match event {
                     Some(event) => {
+                        // The call's channel exists: the next call may be set up.
+                        self.setting_up = None;
                         self.queue.extend(self.tracker.on_event(&event));
                         None
                     }
@@ -291,6 +311,10 @@ impl Call {
                 changed = self.state.changed() => match changed {
                     Ok(()) if matches!(*self.state.borrow(), State::Connected { .. }) => None,
                     _ => Some("the AMI connection was lost; the call may still be going on".to_owned()),
+                },
+                _ = tokio::time::sleep_until(self.setup_deadline), if self.setting_up.is_some() => {
+                    self.setting_up = None;
+                    None
                 },
                 _ = tokio::time::sleep_until(self.report_deadline), if !self.tracker.reported => {
                     Some(

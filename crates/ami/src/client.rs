@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::action::Action;
 use crate::banner::Banner;
@@ -40,6 +40,8 @@ struct Inner {
     events: EventSink,
     state: watch::Receiver<State>,
     banner: Banner,
+    /// Places for Originates whose agent channel Asterisk has not created yet.
+    setting_up: Arc<Semaphore>,
 }
 
 impl Client {
@@ -63,8 +65,10 @@ impl Client {
             state: state_tx,
         };
         tokio::spawn(manager.run(session));
+        let setting_up = Arc::new(Semaphore::new(config.originate_window));
         Ok(Client {
             inner: Arc::new(Inner {
+                setting_up,
                 config,
                 ids,
                 requests,
@@ -120,7 +124,28 @@ impl Client {
     /// A call whose connection is lost is never originated again. Following the call needs
     /// the account's `read = call`; without it the call ends as [`crate::EndReason::Lost`]
     /// once the ring timeout (and the action timeout) passed with no `OriginateResponse`.
+    ///
+    /// While [`Config::originate_window`] calls are being set up, the Originate waits its
+    /// turn, up to the action timeout ([`Error::Backlogged`] after it, nothing sent).
     pub async fn originate(&self, originate: Originate) -> Result<Call, Error> {
+        self.originate_within(originate, self.inner.config.action_timeout)
+            .await
+    }
+
+    /// [`Client::originate`], waiting at most `wait` for its turn: a caller that must not
+    /// dial after a deadline passes what is left of it.
+    pub async fn originate_within(
+        &self,
+        originate: Originate,
+        wait: Duration,
+    ) -> Result<Call, Error> {
+        let setting_up = tokio::time::timeout(wait, self.inner.setting_up.clone().acquire_owned())
+            .await
+            .map_err(|_| Error::Backlogged {
+                window: self.inner.config.originate_window,
+                after: wait,
+            })?
+            .expect("the originate window is never closed");
         let channel_id = match originate.get_channel_id() {
             Some(id) => id.to_owned(),
             None => self.next_id(),
@@ -142,6 +167,7 @@ impl Client {
             events,
             state,
             ring_timeout + timeout,
+            setting_up,
         ))
     }
 

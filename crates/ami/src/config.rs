@@ -62,6 +62,7 @@ pub struct Config {
     pub(crate) keepalive: Duration,
     pub(crate) event_capacity: usize,
     pub(crate) max_list_events: usize,
+    pub(crate) originate_window: usize,
     pub(crate) limits: Limits,
     pub(crate) backoff: Backoff,
 }
@@ -79,6 +80,7 @@ impl fmt::Debug for Config {
             .field("keepalive", &self.keepalive)
             .field("event_capacity", &self.event_capacity)
             .field("max_list_events", &self.max_list_events)
+            .field("originate_window", &self.originate_window)
             .field("limits", &self.limits)
             .field("backoff", &self.backoff)
             .finish()
@@ -104,6 +106,7 @@ impl Config {
             keepalive: Duration::from_secs(20),
             event_capacity: 1024,
             max_list_events: 100_000,
+            originate_window: 16,
             limits: Limits::default(),
             backoff: Backoff::default(),
         })
@@ -150,6 +153,15 @@ impl Config {
     /// The most events one event list may collect (100 000).
     pub fn max_list_events(mut self, limit: usize) -> Config {
         self.max_list_events = limit;
+        self
+    }
+
+    /// How many Originates Asterisk may be setting up at once (16, at least 1): sent, and the
+    /// agent's channel not created yet. Asterisk starts a thread for each Originate, and a
+    /// burst of hundreds makes every call cost it several times the CPU; further calls wait
+    /// in the client, in order, until one of these channels exists.
+    pub fn originate_window(mut self, calls: usize) -> Config {
+        self.originate_window = calls.max(1);
         self
     }
 

@@ -106,6 +106,18 @@ pub enum Error {
         /// The limit.
         after: Duration,
     },
+    /// The Originate waited its turn behind the calls Asterisk is setting up (see
+    /// [`crate::Config::originate_window`]) and did not get it in time; nothing was sent.
+    #[error(
+        "Asterisk created none of the channels of the calls it was setting up (the window allows \
+         {window}) within {after:?}; this Originate was not sent"
+    )]
+    Backlogged {
+        /// The window: how many calls Asterisk may be setting up at once.
+        window: usize,
+        /// How long the Originate waited.
+        after: Duration,
+    },
     /// The account lacks the class the action needs.
     #[error("user '{user}' may not run '{action}' (Permission denied): {hint}")]
     PermissionDenied {

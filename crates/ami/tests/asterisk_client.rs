@@ -157,6 +157,7 @@ async fn event_lists_are_collected_until_complete() {
     assert_eq!(complete.event(), Some("CoreShowChannelsComplete"));
     assert_eq!(complete.get("ListItems"), Some("0"));
 
+    let mut events = client.events().named(["Newstate"]);
     client
         .send(
             Action::named("Originate")
@@ -167,7 +168,6 @@ async fn event_lists_are_collected_until_complete() {
         )
         .await
         .unwrap();
-    let mut events = client.events().named(["Newstate"]);
     tokio::time::timeout(Duration::from_secs(5), events.recv())
         .await
         .expect("the call comes up")
@@ -176,7 +176,12 @@ async fn event_lists_are_collected_until_complete() {
         .send_list(Action::named("CoreShowChannels"))
         .await
         .unwrap();
-    assert_eq!(list.events.len(), 2, "both halves of the Local channel");
+    assert_eq!(
+        list.events.len(),
+        2,
+        "both halves of the Local channel: {:?}",
+        list.events
+    );
     assert!(
         list.events
             .iter()

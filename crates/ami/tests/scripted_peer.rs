@@ -352,3 +352,128 @@ async fn actions_sent_together_are_each_answered_in_any_order() {
         assert_eq!(message, i.to_string());
     }
 }
+
+/// A peer that accepts every Originate, tells the test each one's `ChannelId` as it arrives,
+/// and writes whatever the test sends it (events).
+async fn originate_peer(
+    listener: TcpListener,
+) -> (
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let (originated_tx, originated) = tokio::sync::mpsc::unbounded_channel();
+    let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        let peer = accept_login(&listener).await;
+        let (read, mut write) = peer.into_inner().into_split();
+        let mut read = BufReader::new(read);
+        loop {
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            tokio::select! {
+                event = events_rx.recv() => {
+                    let Some(event) = event else { return };
+                    write.write_all(event.as_bytes()).await.unwrap();
+                    continue;
+                }
+                n = read.read_line(&mut line) => if n.unwrap_or(0) == 0 { return },
+            }
+            while line.trim_end() != "" {
+                let (name, value) = line.trim_end().split_once(": ").expect("a header line");
+                headers.push((name.to_owned(), value.to_owned()));
+                line.clear();
+                if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    return;
+                }
+            }
+            if get(&headers, "Action") == "Originate" {
+                originated_tx
+                    .send(get(&headers, "ChannelId").to_owned())
+                    .unwrap();
+            }
+            let answer = format!(
+                "Response: Success\r\nActionID: {}\r\n\r\n",
+                get(&headers, "ActionID")
+            );
+            write.write_all(answer.as_bytes()).await.unwrap();
+        }
+    });
+    (originated, events)
+}
+
+fn originate_to(exten: &str) -> clickdial_ami::Originate {
+    let v = |s: &str| clickdial_ami::Value::new(s).unwrap();
+    clickdial_ami::Originate::extension(v("Local/10@agents"), v("default"), v(exten), 1)
+}
+
+#[tokio::test]
+async fn originates_beyond_the_window_wait_for_a_channel_in_order_or_are_not_sent() {
+    let (listener, config) = listener().await;
+    let (mut originated, events) = originate_peer(listener).await;
+    let client = Client::connect(config.originate_window(2)).await.unwrap();
+    let sent = |originated: &mut tokio::sync::mpsc::UnboundedReceiver<String>| {
+        std::iter::from_fn(|| originated.try_recv().ok()).collect::<Vec<_>>()
+    };
+
+    let first = client.originate(originate_to("1")).await.unwrap();
+    let second = client.originate(originate_to("2")).await.unwrap();
+    let third = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .originate_within(originate_to("3"), Duration::from_secs(10))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        sent(&mut originated),
+        [first.channel_id(), second.channel_id()],
+        "only the window's two calls were sent"
+    );
+    let refused = client
+        .originate_within(originate_to("4"), Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::Backlogged { window: 2, .. }),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("was not sent"), "{refused}");
+
+    // The first call's channel appears: the waiting third call goes out, not the refused one.
+    let first_id = first.channel_id().to_owned();
+    tokio::spawn(first.outcome());
+    events
+        .send(format!(
+            "Event: Newchannel\r\nChannel: Local/10@agents-1;1\r\nUniqueid: {first_id}\r\n\r\n"
+        ))
+        .unwrap();
+    let third = tokio::time::timeout(Duration::from_secs(1), third)
+        .await
+        .expect("the third call got its turn")
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent(&mut originated), [third.channel_id()]);
+
+    // A dropped call gives its place up at once.
+    drop(second);
+    let fifth = client.originate(originate_to("5")).await.unwrap();
+    assert_eq!(sent(&mut originated), [fifth.channel_id()]);
+
+    // A call followed without any event of its own (manager.conf filters them, say) gives
+    // its place up after a while, so calls behind it are not stuck.
+    tokio::spawn(third.outcome());
+    let waited = std::time::Instant::now();
+    let sixth = client
+        .originate_within(originate_to("6"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let waited = waited.elapsed();
+    assert!(
+        (Duration::from_millis(1500)..Duration::from_secs(5)).contains(&waited),
+        "{waited:?}"
+    );
+    assert_eq!(sent(&mut originated), [sixth.channel_id()]);
+    drop(fifth);
+}

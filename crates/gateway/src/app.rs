@@ -299,7 +299,13 @@ impl App {
         }
         match self
             .pbx
-            .originate(&agent.extension, &dial.destination, id, &agent.name)
+            .originate(
+                &agent.extension,
+                &dial.destination,
+                id,
+                &agent.name,
+                request.deadline.saturating_duration_since(Instant::now()),
+            )
             .await
         {
             Ok(call) => {
@@ -310,6 +316,18 @@ impl App {
             Err(e) => {
                 let (error, sent) = match &e {
                     OriginateError::NotSent(_) => (ApiError::pbx_unavailable(e.to_string()), false),
+                    OriginateError::Ami(clickdial_ami::Error::Backlogged { window, .. }) => (
+                        ApiError::other(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "timeout",
+                            format!(
+                                "the gateway could not start the call in time: Asterisk was still \
+                                 setting up as many calls as [ami] originate_window allows \
+                                 ({window}); it was not dialed"
+                            ),
+                        ),
+                        false,
+                    ),
                     OriginateError::BadConfig(_) => (ApiError::internal(e.to_string()), false),
                     OriginateError::Ami(
                         clickdial_ami::Error::Disconnected { .. }

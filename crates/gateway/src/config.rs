@@ -116,6 +116,11 @@ pub struct AmiConfig {
     /// Seconds the agent's phone may ring before the call is given up.
     #[serde(default = "default_ring_secs")]
     pub ring_timeout_secs: u64,
+    /// How many calls Asterisk may be setting up at once (sent, the agent's channel not yet
+    /// created); a burst beyond it waits in the gateway, in order, instead of starting
+    /// hundreds of Asterisk threads at once.
+    #[serde(default = "default_originate_window")]
+    pub originate_window: usize,
 }
 
 /// `[[agents]]`: one agent, its extension and the hash of its token.
@@ -204,6 +209,9 @@ fn default_ami_port() -> u16 {
 }
 fn default_ring_secs() -> u64 {
     30
+}
+fn default_originate_window() -> usize {
+    16
 }
 fn default_audit_path() -> PathBuf {
     PathBuf::from("clickdial-audit.sqlite")
@@ -323,6 +331,9 @@ impl Config {
         if !(1..=600).contains(&ami.ring_timeout_secs) {
             problems.push("[ami] ring_timeout_secs must be between 1 and 600".to_owned());
         }
+        if !(1..=1000).contains(&ami.originate_window) {
+            problems.push("[ami] originate_window must be between 1 and 1000".to_owned());
+        }
 
         let mut names = HashSet::new();
         let mut extensions = HashSet::new();
@@ -414,14 +425,15 @@ impl Config {
         let ami = &self.ami;
         let _ = writeln!(
             out,
-            "Originates through AMI{} at {}:{} as '{}': rings {} for up to {} s, then dials the number in context '{}'",
+            "Originates through AMI{} at {}:{} as '{}': rings {} for up to {} s, then dials the number in context '{}'; at most {} calls being set up in Asterisk at once",
             if ami.tls { " over TLS" } else { "" },
             ami.host,
             ami.port,
             ami.username,
             ami.channel,
             ami.ring_timeout_secs,
-            ami.context
+            ami.context,
+            ami.originate_window
         );
         let dial = &self.dial;
         let outside = match dial.outside_prefix.as_str() {
@@ -540,6 +552,7 @@ token_hash = "{HASH_A}"
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         assert_eq!(config.ami.port, 5038);
         assert_eq!(config.ami.ring_timeout_secs, 30);
+        assert_eq!(config.ami.originate_window, 16);
         assert_eq!(config.limits.calls_per_minute, 20);
         assert!(!config.legacy.enabled);
         assert_eq!(config.agents[0].token_hash, HASH_A.parse().unwrap());

@@ -109,7 +109,8 @@ pub fn client_config(settings: &AmiConfig) -> Result<clickdial_ami::Config, AmiS
     };
     let addr = format!("{}:{}", settings.host, settings.port);
     let config = clickdial_ami::Config::new(addr, &settings.username, &secret)
-        .map_err(AmiSetupError::Credentials)?;
+        .map_err(AmiSetupError::Credentials)?
+        .originate_window(settings.originate_window);
     if !settings.tls {
         return Ok(config);
     }
@@ -187,12 +188,14 @@ impl Pbx {
     /// Rings `extension`, then dials `to` in the configured context; `call_id` and `agent`
     /// travel as channel variables (`CLICKDIAL_CALL_ID`, `CLICKDIAL_AGENT`) for CDRs, and
     /// `call_id` is also the agent channel's `Uniqueid`, so [`Pbx::hangup`] can name it.
+    /// Waits at most `wait` for its turn in the originate window (`[ami] originate_window`).
     pub async fn originate(
         &self,
         extension: &str,
         to: &Destination,
         call_id: &str,
         agent: &str,
+        wait: Duration,
     ) -> Result<Call, OriginateError> {
         self.ready().map_err(|e| OriginateError::NotSent(e.0))?;
         let client = self.client.get().expect("ready implies connected");
@@ -212,10 +215,13 @@ impl Pbx {
             .variable("CLICKDIAL_CALL_ID", call_id)
             .and_then(|o| o.variable("CLICKDIAL_AGENT", agent))
             .map_err(bad)?;
-        client.originate(originate).await.map_err(|e| match e {
-            clickdial_ami::Error::NotConnected { reason } => OriginateError::NotSent(reason),
-            other => OriginateError::Ami(other),
-        })
+        client
+            .originate_within(originate, wait)
+            .await
+            .map_err(|e| match e {
+                clickdial_ami::Error::NotConnected { reason } => OriginateError::NotSent(reason),
+                other => OriginateError::Ami(other),
+            })
     }
 
     /// Hangs up the agent's channel of call `call_id` (which ends the whole call); the call's

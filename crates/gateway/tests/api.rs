@@ -59,6 +59,16 @@ impl Gateway {
         extra: &str,
         asterisk_up: bool,
     ) -> Gateway {
+        Gateway::start_configured(builder, asterisk_up, |port| config_text(port, http, extra)).await
+    }
+
+    /// A gateway on an Asterisk from `builder` with the configuration `config` makes for the
+    /// AMI port.
+    pub async fn start_configured(
+        builder: clickdial_testsupport::PbxBuilder,
+        asterisk_up: bool,
+        config: impl FnOnce(u16) -> String,
+    ) -> Gateway {
         let mut asterisk = builder
             .conf("extensions.conf", clickdial_testsupport::DIALPLAN)
             .start()
@@ -68,7 +78,7 @@ impl Gateway {
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gateway.toml");
-        std::fs::write(&path, config_text(asterisk.ami_port(), http, extra)).unwrap();
+        std::fs::write(&path, config(asterisk.ami_port())).unwrap();
         let config = Config::load(&path).expect("the test configuration is valid");
         let ami = client_config(&config.ami).unwrap();
         let audit = AuditLog::open(&config.audit.path).unwrap();
@@ -534,6 +544,99 @@ async fn a_double_click_with_one_idempotency_key_rings_once() {
     assert!(
         metrics.contains("clickdial_gateway_call_requests_total{outcome=\"accepted\"} 1"),
         "{metrics}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: set CLICKDIAL_PBX (see README)"]
+async fn a_call_that_cannot_get_into_the_originate_window_in_time_is_not_dialed() {
+    // The gateway's account is sent no call events (an include filter for another event),
+    // so its calls keep their place in a window of one until the setup timeout (2 s).
+    let manager = clickdial_testsupport::manager_conf(
+        "",
+        &[("watcher", "call", ""), ("clickdial", "call", "originate")],
+    ) + "eventfilter(action(include),name(FullyBooted)) =\n";
+    let gw = Gateway::start_configured(
+        Asterisk::builder().conf("manager.conf", &manager),
+        true,
+        |port| {
+            config_text(
+                port,
+                "[http]\nlisten = \"127.0.0.1:0\"",
+                "[limits]\nrequest_timeout_secs = 1\n",
+            )
+            .replace(
+                "ring_timeout_secs = 5",
+                "ring_timeout_secs = 5\noriginate_window = 1",
+            )
+        },
+    )
+    .await;
+    gw.wait_ready().await;
+    let watcher = clickdial_ami::Client::connect(
+        clickdial_ami::Config::new(
+            gw.asterisk.ami_addr().to_string(),
+            "watcher",
+            "watcher-secret",
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut agent_channels = watcher.events().named(["Newchannel"]).filter(|e| {
+        e.get("Channel")
+            .is_some_and(|c| c.starts_with("Local/10@agents-") && c.ends_with(";1"))
+    });
+
+    let (status, first) = json_of(gw.call(ANA, "932009000").await).await;
+    assert_eq!(status, 202, "{first}");
+    let started = std::time::Instant::now();
+    let (status, refused) = json_of(gw.call(ANA, "932009001").await).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (503, Some("timeout")),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not dialed")),
+        "{refused}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Once the first call's setup timeout passed, the next call goes out.
+    tokio::time::sleep(Duration::from_millis(2200).saturating_sub(started.elapsed())).await;
+    let (status, third) = json_of(gw.call(ANA, "932009002").await).await;
+    assert_eq!(status, 202, "{third}");
+
+    // Asterisk saw the first and the third call, never the refused one.
+    let mut dialed = Vec::new();
+    while let Ok(event) = tokio::time::timeout(Duration::from_secs(2), agent_channels.recv()).await
+    {
+        dialed.push(event.unwrap().get("Uniqueid").unwrap_or("").to_owned());
+    }
+    assert_eq!(
+        dialed,
+        [first["id"].as_str().unwrap(), third["id"].as_str().unwrap()],
+        "the agent's channels Asterisk created"
+    );
+    let refused_call = gw
+        .app
+        .audit()
+        .calls()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.request.requested == "932009001")
+        .expect("the refused request is in the audit log");
+    assert_eq!(
+        refused_call.outcome.as_deref(),
+        Some("failed"),
+        "{refused_call:?}"
     );
 }
 
