@@ -8,7 +8,7 @@ use std::time::Duration;
 use clickdial_ami::{
     Action, Auth, Backoff, Client, CodecError, Config, ConnectError, Error, State,
 };
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 const BANNER: &[u8] = b"Asterisk Call Manager/11.0.0\r\n";
@@ -17,7 +17,7 @@ const BANNER: &[u8] = b"Asterisk Call Manager/11.0.0\r\n";
 type Headers = Vec<(String, String)>;
 
 /// Reads one action; `None` at end of stream.
-async fn read_action(reader: &mut BufReader<TcpStream>) -> Option<Headers> {
+async fn read_action(reader: &mut (impl AsyncBufRead + Unpin)) -> Option<Headers> {
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
@@ -354,7 +354,7 @@ async fn actions_sent_together_are_each_answered_in_any_order() {
 }
 
 /// A peer that accepts every Originate, tells the test each one's `ChannelId` as it arrives,
-/// and writes whatever the test sends it (events).
+/// and writes whatever the test sends it (events) in order with its answers.
 async fn originate_peer(
     listener: TcpListener,
 ) -> (
@@ -362,43 +362,35 @@ async fn originate_peer(
     tokio::sync::mpsc::UnboundedSender<String>,
 ) {
     let (originated_tx, originated) = tokio::sync::mpsc::unbounded_channel();
-    let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (writes, mut to_write) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let answers = writes.clone();
     tokio::spawn(async move {
         let peer = accept_login(&listener).await;
         let (read, mut write) = peer.into_inner().into_split();
-        let mut read = BufReader::new(read);
-        loop {
-            let mut headers = Vec::new();
-            let mut line = String::new();
-            tokio::select! {
-                event = events_rx.recv() => {
-                    let Some(event) = event else { return };
-                    write.write_all(event.as_bytes()).await.unwrap();
-                    continue;
-                }
-                n = read.read_line(&mut line) => if n.unwrap_or(0) == 0 { return },
-            }
-            while line.trim_end() != "" {
-                let (name, value) = line.trim_end().split_once(": ").expect("a header line");
-                headers.push((name.to_owned(), value.to_owned()));
-                line.clear();
-                if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+        tokio::spawn(async move {
+            while let Some(text) = to_write.recv().await {
+                if write.write_all(text.as_bytes()).await.is_err() {
                     return;
                 }
             }
-            if get(&headers, "Action") == "Originate" {
+        });
+        let mut read = BufReader::new(read);
+        while let Some(action) = read_action(&mut read).await {
+            if get(&action, "Action") == "Originate" {
                 originated_tx
-                    .send(get(&headers, "ChannelId").to_owned())
+                    .send(get(&action, "ChannelId").to_owned())
                     .unwrap();
             }
             let answer = format!(
                 "Response: Success\r\nActionID: {}\r\n\r\n",
-                get(&headers, "ActionID")
+                get(&action, "ActionID")
             );
-            write.write_all(answer.as_bytes()).await.unwrap();
+            if answers.send(answer).is_err() {
+                return;
+            }
         }
     });
-    (originated, events)
+    (originated, writes)
 }
 
 fn originate_to(exten: &str) -> clickdial_ami::Originate {
