@@ -39,7 +39,7 @@ mod uri;
 
 pub use destination::{Destination, DestinationError, MAX_DESTINATION_LEN};
 pub use extract::{Candidate, Candidates, ExtractError, MAX_TEXT_LEN, extract};
-pub use input::{DialError, prepare, read_input};
+pub use input::{DialError, prepare, read_input, warm_up};
 pub use number::{Country, CountryError, MAX_SHORT_LEN, Number, NumberKind, Phone, ShortCode};
 pub use pattern::{Pattern, PatternError};
 pub use policy::{DEFAULT_MAX_LEN, Policy, Refusal};

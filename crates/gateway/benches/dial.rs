@@ -789,6 +789,13 @@ async fn main() {
     println!(
         "AJAM via a relay / AJAM originate, session: {relayed:.2}x (one more hop, no work done)"
     );
+    let first = samples[0].answer[0];
+    println!(
+        "gateway first click after start / gateway p50: {:.2}x ({} against {} ms)",
+        first.as_secs_f64() / gateway_p50,
+        ms(first),
+        ms(percentile(&samples[0].answer, 0.5))
+    );
 
     // Throughput: the gateway with 16 concurrent clients against each raw AMI client (its own
     // connection), in alternating rounds (whatever else this machine does comes and

@@ -115,6 +115,9 @@ async fn serve(path: PathBuf, config: Config) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
+    // libphonenumber compiles its patterns on first use: pay that now, not on the first call.
+    let warmed = clickdial_dial::warm_up(&config.dial, &config.policy);
+    tracing::debug!("number rules warmed up with {warmed} example numbers");
     let ami = client_config(&config.ami)?;
     let durability = if config.audit.fsync {
         Durability::PowerLoss
