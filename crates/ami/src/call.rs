@@ -10,10 +10,10 @@
 
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::events::{Event, RoutedEvents};
+use crate::events::{Event, RoutedCall};
 use crate::reconnect::State;
 
 /// A step of an originated call.
@@ -77,15 +77,15 @@ pub enum EndReason {
 /// The tracking state of one call, fed with its events.
 #[derive(Debug, Default)]
 pub(crate) struct Tracker {
-    action_id: String,
-    channel_id: String,
+    pub(crate) action_id: String,
+    pub(crate) channel_id: String,
     agent_ringing: bool,
     agent_answered: bool,
     destination_ringing: bool,
     connected: bool,
     dial_status: Option<String>,
     cause: Option<(u32, String)>,
-    reported: bool,
+    pub(crate) reported: bool,
     ended: bool,
 }
 
@@ -224,7 +224,7 @@ impl Tracker {
     }
 
     /// Marks the call ended.
-    fn end(&mut self, leg: Leg, reason: EndReason) -> CallProgress {
+    pub(crate) fn end(&mut self, leg: Leg, reason: EndReason) -> CallProgress {
         self.ended = true;
         CallProgress::Ended(CallEnd { leg, reason })
     }
@@ -236,53 +236,53 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// An originated call being tracked; see [`crate::Client::originate`].
 ///
-/// Until its first event arrives (its channel exists) the call holds a place in the
-/// client's originate window ([`crate::Config::originate_window`]): poll it with
-/// [`Call::next`] or drop it, so that the calls behind it get their turn.
+/// Its events are fed to its tracker as the connection reads them; the call holds a place
+/// in the client's originate window ([`crate::Config::originate_window`]) until the first
+/// of them arrives, until it ends or is dropped, or, when none arrives, for a while (polled
+/// with [`Call::next`]).
 #[derive(Debug)]
 pub struct Call {
-    tracker: Tracker,
-    events: RoutedEvents,
+    action_id: String,
+    channel_id: String,
+    progress: RoutedCall,
     state: watch::Receiver<State>,
     queue: std::collections::VecDeque<CallProgress>,
     report_deadline: Instant,
     finished: bool,
-    setting_up: Option<OwnedSemaphorePermit>,
     setup_deadline: Instant,
 }
 
 impl Call {
-    /// Starts tracking; `events` must have been subscribed before the Originate was sent,
-    /// and its `OriginateResponse` is expected within `report_within`. `setting_up` is the
-    /// call's place in the originate window, given up at its first event.
+    /// Starts following a call whose tracker is fed through `progress` (routed before the
+    /// Originate was sent); its `OriginateResponse` is expected within `report_within`.
     pub(crate) fn new(
-        tracker: Tracker,
-        events: RoutedEvents,
+        action_id: &str,
+        channel_id: &str,
+        progress: RoutedCall,
         state: watch::Receiver<State>,
         report_within: Duration,
-        setting_up: OwnedSemaphorePermit,
     ) -> Call {
         let now = Instant::now();
         Call {
-            tracker,
-            events,
+            action_id: action_id.to_owned(),
+            channel_id: channel_id.to_owned(),
+            progress,
             state,
             queue: [CallProgress::Queued].into(),
             report_deadline: now + report_within,
             finished: false,
-            setting_up: Some(setting_up),
             setup_deadline: now + SETUP_TIMEOUT,
         }
     }
 
     /// The ActionID the Originate was sent with.
     pub fn action_id(&self) -> &str {
-        &self.tracker.action_id
+        &self.action_id
     }
 
     /// The originated channel's `Uniqueid`.
     pub fn channel_id(&self) -> &str {
-        &self.tracker.channel_id
+        &self.channel_id
     }
 
     /// The next step; `None` after [`CallProgress::Ended`] was returned.
@@ -291,7 +291,7 @@ impl Call {
             if let Some(step) = self.queue.pop_front() {
                 if matches!(step, CallProgress::Ended(_)) {
                     self.finished = true;
-                    self.setting_up = None;
+                    self.progress.give_up_place();
                 }
                 return Some(step);
             }
@@ -299,24 +299,19 @@ impl Call {
                 return None;
             }
             let lost = tokio::select! {
-                event = self.events.recv() => match event {
-                    Some(event) => {
-                        // The call's channel exists: the next call may be set up.
-                        self.setting_up = None;
-                        self.queue.extend(self.tracker.on_event(&event));
-                        None
-                    }
-                    None => Some("the AMI client is closed".to_owned()),
-                },
+                Some(step) = self.progress.recv() => {
+                    self.queue.push_back(step);
+                    None
+                }
                 changed = self.state.changed() => match changed {
                     Ok(()) if matches!(*self.state.borrow(), State::Connected { .. }) => None,
                     _ => Some("the AMI connection was lost; the call may still be going on".to_owned()),
                 },
-                _ = tokio::time::sleep_until(self.setup_deadline), if self.setting_up.is_some() => {
-                    self.setting_up = None;
+                _ = tokio::time::sleep_until(self.setup_deadline), if self.progress.setting_up() => {
+                    self.progress.give_up_place();
                     None
                 },
-                _ = tokio::time::sleep_until(self.report_deadline), if !self.tracker.reported => {
+                _ = tokio::time::sleep_until(self.report_deadline), if !self.progress.reported() => {
                     Some(
                         "no OriginateResponse arrived in time: the AMI account needs \
                          `read = call` in manager.conf to follow calls"
@@ -325,7 +320,7 @@ impl Call {
                 },
             };
             if let Some(lost) = lost {
-                let end = self.tracker.end(Leg::Agent, EndReason::Lost(lost));
+                let end = self.progress.end(Leg::Agent, EndReason::Lost(lost));
                 self.queue.push_back(end);
             }
         }

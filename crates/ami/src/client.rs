@@ -154,7 +154,10 @@ impl Client {
             .channel_id(Value::new(channel_id.clone()).expect("a channel id is a valid value"))
             .asynchronous(true);
         let action_id = self.next_id();
-        let events = self.inner.events.route(&[&action_id, &channel_id]);
+        let progress = self
+            .inner
+            .events
+            .route(Tracker::new(&action_id, &channel_id), setting_up);
         let state = self.state();
         let timeout = self.inner.config.action_timeout;
         let ring_timeout = originate
@@ -163,11 +166,11 @@ impl Client {
         self.send_as(action_id.clone(), originate.into(), timeout)
             .await?;
         Ok(Call::new(
-            Tracker::new(&action_id, &channel_id),
-            events,
+            &action_id,
+            &channel_id,
+            progress,
             state,
             ring_timeout + timeout,
-            setting_up,
         ))
     }
 

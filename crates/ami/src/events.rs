@@ -1,15 +1,17 @@
 //! Events as a subscribable stream: every subscriber gets every event (optionally
 //! filtered) from a bounded buffer, and is told when it fell behind and missed some.
-//! Tracked calls get their own events straight from a routing table instead, so a thousand
-//! calls in progress cost one lookup per event, not a thousand filter runs.
+//! Tracked calls are fed their own events straight from a routing table instead, on the
+//! connection's reader: a thousand calls in progress cost one lookup per event, not a
+//! thousand filter runs, and a call's follower is woken only when its call makes progress.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc};
 
+use crate::call::{CallProgress, EndReason, Leg, Tracker};
 use crate::message::Message;
 
 /// An AMI event (a message whose first header is `Event:`), cheap to clone.
@@ -66,7 +68,37 @@ const ROUTING_HEADERS: [&str; 5] = [
     "DestLinkedid",
 ];
 
-type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Event>>>>;
+type Routes = Arc<Mutex<HashMap<String, Arc<Route>>>>;
+
+/// A tracked call as the connection's reader sees it.
+#[derive(Debug)]
+struct Route(Mutex<RouteState>);
+
+#[derive(Debug)]
+struct RouteState {
+    /// Fed each event of the call as it is read.
+    tracker: Tracker,
+    /// Where the progress the events make goes.
+    steps: mpsc::UnboundedSender<CallProgress>,
+    /// The call's place in the originate window, given up at its first event.
+    setting_up: Option<OwnedSemaphorePermit>,
+}
+
+impl Route {
+    fn state(&self) -> std::sync::MutexGuard<'_, RouteState> {
+        self.0.lock().expect("call route lock poisoned")
+    }
+
+    /// Feeds an event of the call to its tracker and passes on the progress it makes.
+    fn feed(&self, event: &Event) {
+        let mut state = self.state();
+        // The call's channel exists (or Asterisk reported on it): the next may be set up.
+        state.setting_up = None;
+        for step in state.tracker.on_event(event) {
+            let _ = state.steps.send(step);
+        }
+    }
+}
 
 /// Whether `event` carries one of `keys` in a routing header, i.e. belongs to the call
 /// routed by those keys.
@@ -94,7 +126,7 @@ impl EventSink {
         }
     }
 
-    /// Delivers an event to its tracked call (if any) and to every subscriber.
+    /// Feeds an event to its tracked call (if any) and delivers it to every subscriber.
     pub(crate) fn publish(&self, event: Event) {
         let route = {
             let routes = self.routes.lock().expect("event routes lock poisoned");
@@ -108,7 +140,7 @@ impl EventSink {
                 .cloned()
         };
         if let Some(route) = route {
-            let _ = route.send(event.clone());
+            route.feed(&event);
         }
         let _ = self.subscribers.send(event);
     }
@@ -121,38 +153,70 @@ impl EventSink {
         }
     }
 
-    /// Routes the events carrying any of `keys` to the returned receiver until it is dropped.
-    pub(crate) fn route(&self, keys: &[&str]) -> RoutedEvents {
+    /// Feeds the events carrying the tracker's ActionID or channel id to `tracker` until the
+    /// returned call route is dropped; `setting_up` (the call's place in the originate
+    /// window) is given up at the first of them.
+    pub(crate) fn route(&self, tracker: Tracker, setting_up: OwnedSemaphorePermit) -> RoutedCall {
         let (tx, rx) = mpsc::unbounded_channel();
+        let keys = [tracker.action_id.clone(), tracker.channel_id.clone()];
+        let route = Arc::new(Route(Mutex::new(RouteState {
+            tracker,
+            steps: tx,
+            setting_up: Some(setting_up),
+        })));
         let mut routes = self.routes.lock().expect("event routes lock poisoned");
-        for key in keys {
-            routes.insert((*key).to_owned(), tx.clone());
+        for key in &keys {
+            routes.insert(key.clone(), route.clone());
         }
-        RoutedEvents {
+        RoutedCall {
             rx,
-            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            route,
+            keys,
             routes: self.routes.clone(),
         }
     }
 }
 
-/// The events of one tracked call, in the order they arrived; the route is removed when
-/// this is dropped.
+/// The progress of one tracked call, in the order its events arrived; the route is removed
+/// when this is dropped.
 #[derive(Debug)]
-pub(crate) struct RoutedEvents {
-    rx: mpsc::UnboundedReceiver<Event>,
-    keys: Vec<String>,
+pub(crate) struct RoutedCall {
+    rx: mpsc::UnboundedReceiver<CallProgress>,
+    route: Arc<Route>,
+    keys: [String; 2],
     routes: Routes,
 }
 
-impl RoutedEvents {
-    /// The next event of the call; `None` once the client is gone.
-    pub(crate) async fn recv(&mut self) -> Option<Event> {
+impl RoutedCall {
+    /// The next step of the call. (The route holds its own sender, so this never ends.)
+    pub(crate) async fn recv(&mut self) -> Option<CallProgress> {
         self.rx.recv().await
+    }
+
+    /// Whether the call still holds a place in the originate window.
+    pub(crate) fn setting_up(&self) -> bool {
+        self.route.state().setting_up.is_some()
+    }
+
+    /// Gives the call's place in the originate window up.
+    pub(crate) fn give_up_place(&self) {
+        self.route.state().setting_up = None;
+    }
+
+    /// Whether Asterisk reported on the Originate (its `OriginateResponse`).
+    pub(crate) fn reported(&self) -> bool {
+        self.route.state().tracker.reported
+    }
+
+    /// Ends the call's tracking with `reason` on `leg`; later events make no progress.
+    pub(crate) fn end(&self, leg: Leg, reason: EndReason) -> CallProgress {
+        let mut state = self.route.state();
+        state.setting_up = None;
+        state.tracker.end(leg, reason)
     }
 }
 
-impl Drop for RoutedEvents {
+impl Drop for RoutedCall {
     fn drop(&mut self) {
         let mut routes = self.routes.lock().expect("event routes lock poisoned");
         for key in &self.keys {
@@ -270,30 +334,52 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_routed_call_gets_its_own_events_until_it_is_dropped() {
+    async fn a_routed_call_is_fed_its_own_events_and_gives_its_place_up_at_the_first() {
         let sink = EventSink::new(16);
         let mut everything = sink.subscribe();
-        let mut call = sink.route(&["a-1", "c-1"]);
-        sink.publish(channel_event("OriginateResponse", &[("ActionID", "a-1")]));
-        sink.publish(channel_event(
-            "Newchannel",
-            &[("Uniqueid", "c-1;2"), ("Linkedid", "c-1")],
-        ));
-        sink.publish(channel_event("DialBegin", &[("DestLinkedid", "c-1")]));
+        let window = Arc::new(tokio::sync::Semaphore::new(1));
+        let place = window.clone().try_acquire_owned().unwrap();
+        let mut call = sink.route(Tracker::new("a-1", "c-1"), place);
         sink.publish(channel_event(
             "Newchannel",
             &[("Uniqueid", "other"), ("Linkedid", "other")],
         ));
-        for name in ["OriginateResponse", "Newchannel", "DialBegin"] {
-            assert_eq!(call.recv().await.unwrap().name(), name);
+        assert_eq!(window.available_permits(), 0, "another call's event");
+        sink.publish(channel_event(
+            "Newchannel",
+            &[("Uniqueid", "c-1;2"), ("Linkedid", "c-1")],
+        ));
+        assert_eq!(window.available_permits(), 1, "the call's first event");
+        assert!(!call.setting_up());
+        sink.publish(channel_event(
+            "Newstate",
+            &[("Uniqueid", "c-1"), ("ChannelState", "5")],
+        ));
+        assert!(!call.reported());
+        sink.publish(channel_event(
+            "OriginateResponse",
+            &[("ActionID", "a-1"), ("Response", "Success")],
+        ));
+        assert!(call.reported());
+        sink.publish(channel_event(
+            "Newstate",
+            &[("Uniqueid", "other"), ("ChannelState", "6")],
+        ));
+        sink.publish(channel_event("DialBegin", &[("Uniqueid", "c-1")]));
+        for step in [
+            CallProgress::AgentRinging,
+            CallProgress::AgentAnswered,
+            CallProgress::DestinationRinging,
+        ] {
+            assert_eq!(call.recv().await.unwrap(), step);
         }
         assert!(
             call.rx.try_recv().is_err(),
-            "another call's event was routed here"
+            "another call's event made progress here"
         );
         assert_eq!(
-            everything.try_recv().unwrap().unwrap().name(),
-            "OriginateResponse"
+            everything.try_recv().unwrap().unwrap().get("Uniqueid"),
+            Some("other")
         );
 
         drop(call);
