@@ -242,8 +242,6 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(2);
 /// with [`Call::next`]).
 #[derive(Debug)]
 pub struct Call {
-    action_id: String,
-    channel_id: String,
     progress: RoutedCall,
     state: watch::Receiver<State>,
     queue: std::collections::VecDeque<CallProgress>,
@@ -256,16 +254,12 @@ impl Call {
     /// Starts following a call whose tracker is fed through `progress` (routed before the
     /// Originate was sent); its `OriginateResponse` is expected within `report_within`.
     pub(crate) fn new(
-        action_id: &str,
-        channel_id: &str,
         progress: RoutedCall,
         state: watch::Receiver<State>,
         report_within: Duration,
     ) -> Call {
         let now = Instant::now();
         Call {
-            action_id: action_id.to_owned(),
-            channel_id: channel_id.to_owned(),
             progress,
             state,
             queue: [CallProgress::Queued].into(),
@@ -277,12 +271,12 @@ impl Call {
 
     /// The ActionID the Originate was sent with.
     pub fn action_id(&self) -> &str {
-        &self.action_id
+        self.progress.action_id()
     }
 
     /// The originated channel's `Uniqueid`.
     pub fn channel_id(&self) -> &str {
-        &self.channel_id
+        self.progress.channel_id()
     }
 
     /// The next step; `None` after [`CallProgress::Ended`] was returned.

@@ -165,13 +165,7 @@ impl Client {
             .unwrap_or(ASTERISK_ORIGINATE_TIMEOUT);
         self.send_as(action_id.clone(), originate.into(), timeout)
             .await?;
-        Ok(Call::new(
-            &action_id,
-            &channel_id,
-            progress,
-            state,
-            ring_timeout + timeout,
-        ))
+        Ok(Call::new(progress, state, ring_timeout + timeout))
     }
 
     /// [`Client::send`] with a chosen ActionID and timeout.

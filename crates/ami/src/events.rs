@@ -183,11 +183,22 @@ impl EventSink {
 pub(crate) struct RoutedCall {
     rx: mpsc::UnboundedReceiver<CallProgress>,
     route: Arc<Route>,
+    /// The call's ActionID and channel id.
     keys: [String; 2],
     routes: Routes,
 }
 
 impl RoutedCall {
+    /// The ActionID the call's Originate was sent with.
+    pub(crate) fn action_id(&self) -> &str {
+        &self.keys[0]
+    }
+
+    /// The call's channel id.
+    pub(crate) fn channel_id(&self) -> &str {
+        &self.keys[1]
+    }
+
     /// The next step of the call. (The route holds its own sender, so this never ends.)
     pub(crate) async fn recv(&mut self) -> Option<CallProgress> {
         self.rx.recv().await
