@@ -132,9 +132,10 @@ impl EventSink {
             let routes = self.routes.lock().expect("event routes lock poisoned");
             (!routes.is_empty())
                 .then(|| {
-                    ROUTING_HEADERS
-                        .iter()
-                        .find_map(|h| event.get(h).and_then(|v| routes.get(v)))
+                    event
+                        .get_each(&ROUTING_HEADERS)
+                        .into_iter()
+                        .find_map(|v| v.and_then(|v| routes.get(v)))
                 })
                 .flatten()
                 .cloned()

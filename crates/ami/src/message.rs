@@ -107,6 +107,20 @@ impl Message {
             .map(|(_, v)| v)
     }
 
+    /// The first value of each header in `names` (case-insensitive), found in one pass over
+    /// the message: cheaper than a [`Message::get`] per name when most are missing.
+    pub fn get_each<const N: usize>(&self, names: &[&str; N]) -> [Option<&str>; N] {
+        let mut found = [None; N];
+        for (name, value) in self.iter() {
+            for (wanted, slot) in names.iter().zip(found.iter_mut()) {
+                if slot.is_none() && name.eq_ignore_ascii_case(wanted) {
+                    *slot = Some(value);
+                }
+            }
+        }
+        found
+    }
+
     /// Every value of the header `name` (case-insensitive), in the order received.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
         self.iter()
@@ -194,6 +208,10 @@ mod tests {
         assert_eq!(m.get("VARIABLE"), Some("A=1"));
         assert_eq!(m.get_all("Variable").collect::<Vec<_>>(), ["A=1", "B=2"]);
         assert_eq!(m.get("Missing"), None);
+        assert_eq!(
+            m.get_each(&["actionid", "Missing", "Variable"]),
+            [Some("x-1"), None, Some("A=1")]
+        );
         assert_eq!(m.len(), 4);
         assert_eq!(format!("{m:?}").matches("Variable").count(), 1);
     }
