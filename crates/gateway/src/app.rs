@@ -303,7 +303,6 @@ impl App {
                 &agent.extension,
                 &dial.destination,
                 id,
-                &agent.name,
                 request.deadline.saturating_duration_since(Instant::now()),
             )
             .await

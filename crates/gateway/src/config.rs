@@ -87,6 +87,11 @@ pub struct HttpConfig {
     /// Client networks allowed to connect (CIDR); empty allows every address.
     #[serde(default)]
     pub allow: Vec<IpNet>,
+    /// How many threads serve HTTP and AMI. One (the default) runs everything on a single
+    /// thread, which costs the least CPU per call; more help only with thousands of event
+    /// streams or TLS handshakes at once on a machine with cores to spare.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
 }
 
 /// `[ami]`: the Asterisk the gateway originates through.
@@ -210,6 +215,9 @@ fn default_ami_port() -> u16 {
 fn default_ring_secs() -> u64 {
     30
 }
+fn default_threads() -> usize {
+    1
+}
 fn default_originate_window() -> usize {
     16
 }
@@ -331,6 +339,9 @@ impl Config {
         if !(1..=600).contains(&ami.ring_timeout_secs) {
             problems.push("[ami] ring_timeout_secs must be between 1 and 600".to_owned());
         }
+        if !(1..=64).contains(&self.http.threads) {
+            problems.push("[http] threads must be between 1 and 64".to_owned());
+        }
         if !(1..=1000).contains(&ami.originate_window) {
             problems.push("[ami] originate_window must be between 1 and 1000".to_owned());
         }
@@ -415,7 +426,15 @@ impl Config {
         } else {
             "http"
         };
-        let _ = writeln!(out, "Listens on {scheme}://{}", self.http.listen);
+        let _ = writeln!(
+            out,
+            "Listens on {scheme}://{} ({} serving HTTP and AMI)",
+            self.http.listen,
+            match self.http.threads {
+                1 => "one thread".to_owned(),
+                n => format!("{n} threads"),
+            }
+        );
         if self.http.allow.is_empty() {
             let _ = writeln!(out, "Accepts clients from any address");
         } else {
@@ -553,6 +572,7 @@ token_hash = "{HASH_A}"
         assert_eq!(config.ami.port, 5038);
         assert_eq!(config.ami.ring_timeout_secs, 30);
         assert_eq!(config.ami.originate_window, 16);
+        assert_eq!(config.http.threads, 1);
         assert_eq!(config.limits.calls_per_minute, 20);
         assert!(!config.legacy.enabled);
         assert_eq!(config.agents[0].token_hash, HASH_A.parse().unwrap());
@@ -565,6 +585,7 @@ token_hash = "{HASH_A}"
             explained.contains("Legacy /remote/call.php: disabled"),
             "{explained}"
         );
+        assert!(explained.contains("(one thread serving"), "{explained}");
     }
 
     #[test]
@@ -586,6 +607,7 @@ token_hash = "{HASH_A}"
     #[test]
     fn every_problem_is_reported_at_once() {
         let text = minimal()
+            .replace("listen = ", "threads = 0\nlisten = ")
             .replace("Local/{extension}@agents", "Local/{ext}@agents")
             .replace("extensiones-locales", "bad context")
             .replace("secret = \"clickdial-secret\"", "")
@@ -601,6 +623,7 @@ token_hash = "{HASH_A}"
             "[ami] channel \"Local/{ext}@agents\" must contain {extension}",
             "[ami] context \"bad context\"",
             "[ami] secret or secret_file is required",
+            "[http] threads must be between 1 and 64",
             "the name is used by an earlier agent",
             "extension 10 already belongs to an earlier agent",
             "token_hash is the same as an earlier agent's",

@@ -57,8 +57,19 @@ calls_per_minute = 1000
 path = \"audit.sqlite\"
 ",
     );
+    // Served by two threads, so the multi-threaded runtime meets concurrent requests too.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("[http]\n", "[http]\nthreads = 2\n")).unwrap();
     let mut gateway = Process::start(&config, "debug");
     wait_ready(&gateway.base).await;
+    let workers = std::fs::read_dir(format!("/proc/{}/task", gateway.child.id()))
+        .unwrap()
+        .filter(|task| {
+            let comm = task.as_ref().unwrap().path().join("comm");
+            std::fs::read_to_string(comm).is_ok_and(|name| name.trim() == "tokio-rt-worker")
+        })
+        .count();
+    assert_eq!(workers, 2, "[http] threads = 2 runs two runtime workers");
 
     // A stream of requests from several clients; the gateway is killed with SIGKILL while
     // most of them are still in flight.
