@@ -638,7 +638,19 @@ fn set_mode_700(path: &Path) {
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
 }
 
-/// Starts Xvfb on the first free display from :90 up.
+/// Whether the X server on `display` answers a client (its socket can exist a while before).
+fn display_answers(display: &str) -> bool {
+    Command::new("xdotool")
+        .arg("getdisplaygeometry")
+        .env("DISPLAY", display)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Starts Xvfb on the first free display from :90 up and waits until it answers clients.
 fn start_xvfb(marker: &str, dir: &Path) -> (String, Child) {
     for n in 90..190 {
         if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -659,17 +671,29 @@ fn start_xvfb(marker: &str, dir: &Path) -> (String, Child) {
             .expect("start Xvfb");
         let deadline = Instant::now() + Duration::from_secs(15);
         let socket = format!("/tmp/.X11-unix/X{n}");
+        let mut listening = false;
         loop {
-            if child.try_wait().ok().flatten().is_some() {
+            if let Some(status) = child.try_wait().ok().flatten() {
                 // Someone took this display in between: try the next one.
+                assert!(
+                    !listening,
+                    "Xvfb on {display} exited ({status}) after creating its socket: {}",
+                    std::fs::read_to_string(dir.join("xvfb.log")).unwrap_or_default()
+                );
                 break;
             }
-            if Path::new(&socket).exists() {
+            listening = listening || Path::new(&socket).exists();
+            if listening && display_answers(&display) {
                 return (display, child);
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
+                assert!(
+                    !listening,
+                    "Xvfb on {display} created its socket but answered no client within 15 s: {}",
+                    std::fs::read_to_string(dir.join("xvfb.log")).unwrap_or_default()
+                );
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
