@@ -8,6 +8,15 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 app="$1" work="$2" repeats="${3:-10}"
 pbx="${CLICKDIAL_PBX:?set CLICKDIAL_PBX}"
+# wmclose.py closes the settings window as a window manager would (WM_DELETE_WINDOW), through
+# Xlib; the other desktop tools come with ./dev test.
+if ! /usr/bin/python3 -c 'import Xlib' 2>/dev/null; then
+  echo "installing the Debian package python3-xlib for bench/wmclose.py" >&2
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-xlib >/dev/null ||
+    { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-xlib >/dev/null; }
+fi
 rm -rf "$work"
 mkdir -p "$work"/{cfg,data,run,home,conf}
 chmod 700 "$work/run"
@@ -56,7 +65,8 @@ done
 [ -n "$display" ] || { echo "no free X display" >&2; exit 1; }
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
-for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.05; done
+# Ready once a client gets an answer (its socket can exist a while before).
+for _ in $(seq 300); do DISPLAY="$display" xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.05; done
 marker="clickdial-bench-$$-$RANDOM"
 # shellcheck disable=SC2016 # expanded by the session's shell
 env -u WAYLAND_DISPLAY -u XDG_SESSION_TYPE -u DBUS_SESSION_BUS_ADDRESS -u LANGUAGE -u LC_ALL \
