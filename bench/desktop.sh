@@ -14,8 +14,8 @@ if ! /usr/bin/python3 -c 'import Xlib' 2>/dev/null; then
   echo "installing the Debian package python3-xlib for bench/wmclose.py" >&2
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-xlib >/dev/null ||
-    { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-xlib >/dev/null; }
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-xlib >/dev/null
 fi
 rm -rf "$work"
 mkdir -p "$work"/{cfg,data,run,home,conf}

@@ -188,7 +188,7 @@ impl Pbx {
     /// Rings `extension`, then dials `to` in the configured context. `call_id` becomes the
     /// agent channel's `Uniqueid` (the CDR's `uniqueid`), so [`Pbx::hangup`] can name it and
     /// CDRs can be matched with the audit log; no channel variables are set (two cost Asterisk
-    /// ~4% more CPU per call in bursts). Waits at most `wait` for its turn in the originate
+    /// 4-10% more CPU per call in bursts). Waits at most `wait` for its turn in the originate
     /// window (`[ami] originate_window`).
     pub async fn originate(
         &self,
